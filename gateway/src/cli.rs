@@ -1,0 +1,230 @@
+//! Command line (contract §1), logging set-up and the Pingora server.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use clap::{Parser, Subcommand};
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{ExecutionPhase, RunArgs, Server};
+
+use crate::admin::Admin;
+use crate::config::{self, CliOverrides, Config, LogFormat, OriginConfig};
+use crate::metrics::Metrics;
+use crate::origin::Origin;
+use crate::origin::fs::FsOrigin;
+use crate::origin::metered::Metered;
+use crate::origin::s3::{S3Origin, S3Settings};
+use crate::service::{Gateway, State};
+use crate::shutdown::Signals;
+
+/// Exit code for an invalid configuration.
+pub const EXIT_CONFIG: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pixgate",
+    version,
+    about = "An image proxy that speaks Alibaba Cloud OSS Image Processing in front of S3, OSS, MinIO or a folder.",
+    long_about = None
+)]
+struct Cli {
+    /// TOML configuration file (contract §2). Every key has a default.
+    #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Overrides server.listen.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Overrides server.admin_listen.
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<String>,
+    /// Serve this folder: origin.kind = "fs", origin.root = DIR.
+    #[arg(long, value_name = "DIR")]
+    root: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the configuration and print the effective configuration as TOML (exit 0 or 1).
+    CheckConfig {
+        #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        root: Option<String>,
+    },
+}
+
+/// The repository's demo folder, used when nothing says otherwise and `./samples` is absent.
+fn builtin_samples() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    p.is_dir().then(|| p.canonicalize().unwrap_or(p))
+}
+
+fn load(
+    file: Option<&Path>,
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    root: Option<String>,
+) -> Result<Config, config::ConfigErrors> {
+    let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("PIXGATE_")).collect();
+    let mut root = root;
+    let root_set_elsewhere =
+        file.is_some() || env.iter().any(|(k, _)| k == "PIXGATE_ORIGIN_ROOT" || k == "PIXGATE_ORIGIN_KIND");
+    if root.is_none() && !root_set_elsewhere && !Path::new("samples").is_dir() {
+        root = builtin_samples().map(|p| p.to_string_lossy().into_owned());
+    }
+    config::load(file, &env, &CliOverrides { listen, admin_listen, root })
+}
+
+/// Run the command line; returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_CONFIG } else { 0 };
+        }
+    };
+    match cli.command {
+        Some(Command::CheckConfig { config, root }) => match load(config.as_deref(), None, None, root) {
+            Ok(c) => {
+                print!("{}", c.raw.to_toml());
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        },
+        None => match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
+            Ok(c) => serve(c),
+            Err(e) => {
+                eprintln!("{e}");
+                EXIT_CONFIG
+            }
+        },
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        std::env::var("PIXGATE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
+    // Pingora's own start-up chatter is only interesting when asked for.
+    let filter = if filter.contains("pingora") {
+        filter
+    } else {
+        format!("{filter},pingora_core=warn,pingora_proxy=warn,pingora=warn")
+    };
+    let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(std::io::stdout);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+fn build_origin(config: &Config) -> Result<Arc<dyn Origin>, String> {
+    match &config.origin {
+        OriginConfig::Fs { root } => {
+            let fs = FsOrigin::new(root).map_err(|e| format!("origin.root {}: {e}", root.display()))?;
+            Ok(Arc::new(fs))
+        }
+        OriginConfig::S3 { endpoint, region, force_path_style, static_keys, max_connections } => {
+            let settings = S3Settings {
+                endpoint: endpoint.clone(),
+                region: region.clone(),
+                force_path_style: *force_path_style,
+                static_keys: static_keys.clone(),
+                max_idle_connections: *max_connections,
+                timeout: config.origin_timeout,
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime: {e}"))?;
+            Ok(Arc::new(rt.block_on(S3Origin::new(&settings))))
+        }
+    }
+}
+
+/// Start the server; returns the exit code once it stops.
+fn serve(config: Config) -> i32 {
+    init_logging(config.log_format);
+    // Fail early and clearly when an address is taken.
+    for addr in [config.listen, config.admin_listen] {
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            eprintln!("pixgate: cannot listen on {addr}: {e}");
+            return 1;
+        }
+    }
+    let origin = match build_origin(&config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("pixgate: {e}");
+            return 1;
+        }
+    };
+    let metrics = Metrics::new();
+    let origin: Arc<dyn Origin> = Arc::new(Metered::new(origin, metrics.clone()));
+    let inflight = Arc::new(AtomicUsize::new(0));
+    let ready = Arc::new(AtomicBool::new(false));
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+
+    let mut conf = ServerConf { threads, ..ServerConf::default() };
+    // Pingora sleeps for the whole grace period; Signals ends the process as soon as the
+    // in-flight requests are done, so this is only the upper bound.
+    conf.grace_period_seconds = Some(config.shutdown_timeout.as_secs().max(1));
+    conf.graceful_shutdown_timeout_seconds = Some(1);
+    let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
+    server.bootstrap();
+
+    let listen = config.listen;
+    let admin_listen = config.admin_listen;
+    let shutdown_timeout = config.shutdown_timeout;
+    let origin_desc = match &config.origin {
+        OriginConfig::Fs { root } => format!("fs:{}", root.display()),
+        OriginConfig::S3 { endpoint, .. } => format!("s3:{}", endpoint.as_deref().unwrap_or("aws")),
+    };
+    let state = Arc::new(State {
+        config: Arc::new(config),
+        origin,
+        metrics: metrics.clone(),
+        inflight: inflight.clone(),
+    });
+    let mut proxy =
+        pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");
+    proxy.add_tcp(&listen.to_string());
+    let mut admin = pingora::services::listening::Service::new(
+        "pixgate-admin".into(),
+        Admin { metrics, ready: ready.clone() },
+    );
+    admin.threads = Some(1);
+    admin.add_tcp(&admin_listen.to_string());
+    server.add_service(proxy);
+    server.add_service(admin);
+
+    let mut phases = server.watch_execution_phase();
+    let ready_flag = ready.clone();
+    std::thread::spawn(move || {
+        while let Ok(phase) = phases.blocking_recv() {
+            match phase {
+                ExecutionPhase::Running => {
+                    ready_flag.store(true, Ordering::Release);
+                    tracing::info!(%listen, admin = %admin_listen, origin = origin_desc.as_str(), "pixgate is listening");
+                }
+                ExecutionPhase::GracefulTerminate
+                | ExecutionPhase::GracefulUpgradeTransferringFds
+                | ExecutionPhase::ShutdownStarted => ready_flag.store(false, Ordering::Release),
+                _ => {}
+            }
+        }
+    });
+
+    let signals = Signals { inflight, ready, grace: shutdown_timeout };
+    server.run(RunArgs { shutdown_signal: Box::new(signals) });
+    0
+}

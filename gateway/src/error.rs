@@ -1,0 +1,253 @@
+//! The one edge error enum and its one mapping to (status, OSS Code, EC, public message).
+//!
+//! Every failure a request can meet ends up as a [`GatewayError`]; [`GatewayError::public`] is the
+//! only place that decides what the client sees. Internal details (paths, origin messages, panic
+//! payloads) go to the log through [`GatewayError::detail`], never into a response body.
+
+use std::fmt::Write as _;
+
+use pixgate_ops::spec::SpecError;
+
+use crate::origin::OriginError;
+
+/// Who caused a failure: decides the log level and the metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Client,
+    Origin,
+    Internal,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Client => "client",
+            Fault::Origin => "origin",
+            Fault::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// A bad `x-oss-process` value or style content.
+    Spec(SpecError),
+    /// A bad request that is not about the processing language.
+    InvalidArgument(String),
+    InvalidObjectName(String),
+    NoSuchKey,
+    NoSuchBucket,
+    NoSuchStyle(String),
+    MethodNotAllowed,
+    /// A request Pixgate understands but does not serve.
+    NotImplemented(String),
+    InvalidRange {
+        size: Option<u64>,
+    },
+    /// The origin failed (refused, reset, 5xx, malformed answer).
+    BadGateway(String),
+    /// The origin, or the whole request, took longer than allowed.
+    GatewayTimeout(&'static str),
+    /// A bug: the detail is logged, the client sees a generic message.
+    Internal(String),
+}
+
+/// What the client gets for an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicError {
+    pub status: u16,
+    pub code: &'static str,
+    pub ec: Option<&'static str>,
+    pub message: String,
+    pub fault: Fault,
+}
+
+impl GatewayError {
+    /// The one mapping to the response.
+    pub fn public(&self) -> PublicError {
+        use GatewayError as E;
+        let (status, code, ec, message, fault) = match self {
+            E::Spec(e) => (400, e.kind.code(), e.ec, e.message.clone(), Fault::Client),
+            E::InvalidArgument(m) => (400, "InvalidArgument", None, m.clone(), Fault::Client),
+            E::InvalidObjectName(m) => (400, "InvalidObjectName", None, m.clone(), Fault::Client),
+            E::NoSuchKey => (
+                404,
+                "NoSuchKey",
+                Some("0026-00000001"),
+                "The specified key does not exist.".into(),
+                Fault::Client,
+            ),
+            E::NoSuchBucket => (
+                404,
+                "NoSuchBucket",
+                Some("0015-00000101"),
+                "The specified bucket does not exist.".into(),
+                Fault::Client,
+            ),
+            E::NoSuchStyle(name) => (
+                404,
+                "NoSuchStyle",
+                None,
+                format!("The specified style does not exist: {}", truncate(name, 64)),
+                Fault::Client,
+            ),
+            E::MethodNotAllowed => (
+                405,
+                "MethodNotAllowed",
+                None,
+                "The specified method is not allowed against this resource.".into(),
+                Fault::Client,
+            ),
+            E::NotImplemented(m) => (501, "NotImplemented", None, m.clone(), Fault::Client),
+            E::InvalidRange { .. } => {
+                (416, "InvalidRange", None, "The requested range cannot be satisfied.".into(), Fault::Client)
+            }
+            E::BadGateway(_) => {
+                (502, "BadGateway", None, "The origin object store failed to answer.".into(), Fault::Origin)
+            }
+            E::GatewayTimeout(what) => (
+                504,
+                "GatewayTimeout",
+                None,
+                format!("The {what} took longer than allowed."),
+                if *what == "origin" { Fault::Origin } else { Fault::Internal },
+            ),
+            E::Internal(_) => (
+                500,
+                "InternalError",
+                None,
+                "We encountered an internal error. Please try again.".into(),
+                Fault::Internal,
+            ),
+        };
+        PublicError { status, code, ec, message, fault }
+    }
+
+    /// The detail for the log (may name internals; never sent to the client).
+    pub fn detail(&self) -> String {
+        match self {
+            GatewayError::BadGateway(d) | GatewayError::Internal(d) => d.clone(),
+            other => other.public().message,
+        }
+    }
+}
+
+impl From<SpecError> for GatewayError {
+    fn from(e: SpecError) -> Self {
+        GatewayError::Spec(e)
+    }
+}
+
+impl From<OriginError> for GatewayError {
+    fn from(e: OriginError) -> Self {
+        match e {
+            OriginError::NotFound => GatewayError::NoSuchKey,
+            OriginError::NoSuchBucket => GatewayError::NoSuchBucket,
+            OriginError::InvalidKey(m) => GatewayError::InvalidObjectName(m),
+            OriginError::RangeNotSatisfiable { size } => GatewayError::InvalidRange { size },
+            OriginError::Timeout => GatewayError::GatewayTimeout("origin"),
+            OriginError::Failed(m) => GatewayError::BadGateway(m),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Escape text for an XML element.
+pub fn xml_escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {
+                let _ = write!(out, "&#x{:X};", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// The OSS XML error envelope.
+pub fn xml_body(e: &PublicError, request_id: &str, host_id: &str) -> String {
+    let mut out = String::with_capacity(256 + e.message.len());
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>");
+    out.push_str(e.code);
+    out.push_str("</Code>\n  <Message>");
+    xml_escape(&e.message, &mut out);
+    out.push_str("</Message>\n  <RequestId>");
+    xml_escape(request_id, &mut out);
+    out.push_str("</RequestId>\n  <HostId>");
+    xml_escape(host_id, &mut out);
+    out.push_str("</HostId>\n");
+    if let Some(ec) = e.ec {
+        out.push_str("  <EC>");
+        out.push_str(ec);
+        out.push_str("</EC>\n  <RecommendDoc>https://api.aliyun.com/troubleshoot?q=");
+        out.push_str(ec);
+        out.push_str("</RecommendDoc>\n");
+    }
+    out.push_str("</Error>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_of_the_contract() {
+        let rows: Vec<(GatewayError, u16, &str)> = vec![
+            (GatewayError::InvalidArgument("x".into()), 400, "InvalidArgument"),
+            (GatewayError::NoSuchKey, 404, "NoSuchKey"),
+            (GatewayError::NoSuchBucket, 404, "NoSuchBucket"),
+            (GatewayError::NoSuchStyle("s".into()), 404, "NoSuchStyle"),
+            (GatewayError::MethodNotAllowed, 405, "MethodNotAllowed"),
+            (GatewayError::BadGateway("connection refused".into()), 502, "BadGateway"),
+            (GatewayError::GatewayTimeout("origin"), 504, "GatewayTimeout"),
+            (GatewayError::Internal("panic at x.rs:1".into()), 500, "InternalError"),
+            (GatewayError::InvalidRange { size: Some(3) }, 416, "InvalidRange"),
+        ];
+        for (e, status, code) in rows {
+            let p = e.public();
+            assert_eq!((p.status, p.code), (status, code), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn internals_never_reach_the_body() {
+        for e in [
+            GatewayError::BadGateway("dns error for secret-host.internal".into()),
+            GatewayError::Internal("thread panicked at /home/build/ops/src/x.rs".into()),
+        ] {
+            let body = xml_body(&e.public(), "RID", "host");
+            assert!(!body.contains("secret-host") && !body.contains("/home/"), "{body}");
+        }
+    }
+
+    #[test]
+    fn envelope_is_escaped_and_carries_the_ec() {
+        let p = PublicError {
+            status: 400,
+            code: "InvalidArgument",
+            ec: Some("0040-00000311"),
+            message: "m_<abc> & \"x\"".into(),
+            fault: Fault::Client,
+        };
+        let body = xml_body(&p, "5F0A", "h<o>st");
+        assert_eq!(
+            body,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>InvalidArgument</Code>\n  \
+             <Message>m_&lt;abc&gt; &amp; &quot;x&quot;</Message>\n  <RequestId>5F0A</RequestId>\n  \
+             <HostId>h&lt;o&gt;st</HostId>\n  <EC>0040-00000311</EC>\n  \
+             <RecommendDoc>https://api.aliyun.com/troubleshoot?q=0040-00000311</RecommendDoc>\n</Error>\n"
+        );
+    }
+}

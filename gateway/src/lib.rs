@@ -1,0 +1,20 @@
+//! Pixgate: an image proxy that speaks Alibaba Cloud OSS Image Processing in front of an
+//! existing object store. This crate is the gateway: the only one that knows HTTP, Pingora,
+//! S3, XML, signatures, Prometheus and configuration files. See ARCHITECTURE.md.
+
+pub mod admin;
+pub mod chain;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod mime;
+pub mod origin;
+pub mod route;
+pub mod service;
+mod shutdown;
+
+/// The binary's entry point.
+pub fn main_entry() -> ! {
+    std::process::exit(cli::run(std::env::args_os()))
+}

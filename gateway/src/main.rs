@@ -1,0 +1,3 @@
+fn main() {
+    pixgate::main_entry()
+}
