@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::cursor::{Cursor, Subject, u32_in};
+use super::cursor::{Cursor, Subject, u32_from};
 use super::error::SpecError;
 use super::gravity::Gravity;
 
@@ -56,13 +56,16 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Crop, SpecError> {
     }
     c.finish()?;
 
-    let num = |key: &str, v: Option<&str>, ec: Option<&'static str>| {
-        v.map(|v| u32_in(NAME, Subject::Param(key), v, 0, u32::MAX, ec)).transpose()
+    // bounded by the image, not by the grammar: beyond the edge is clipped by the pixel layer
+    const UP_TO_WIDTH: &str = "an integer from 0 up to the image width";
+    const UP_TO_HEIGHT: &str = "an integer from 0 up to the image height";
+    let num = |key: &str, v: Option<&str>, what: &str, ec: Option<&'static str>| {
+        v.map(|v| u32_from(NAME, Subject::Param(key), v, 0, what, ec)).transpose()
     };
-    let width = num("w", raw.w, Some(EC_W))?;
-    let height = num("h", raw.h, Some(EC_H))?;
-    let x = num("x", raw.x, None)?.unwrap_or(0);
-    let y = num("y", raw.y, None)?.unwrap_or(0);
+    let width = num("w", raw.w, UP_TO_WIDTH, Some(EC_W))?;
+    let height = num("h", raw.h, UP_TO_HEIGHT, Some(EC_H))?;
+    let x = num("x", raw.x, UP_TO_WIDTH, None)?.unwrap_or(0);
+    let y = num("y", raw.y, UP_TO_HEIGHT, None)?.unwrap_or(0);
     let gravity = match raw.g {
         Some(v) => Gravity::parse(NAME, "g", v, None)?,
         None => Gravity::Nw,
@@ -128,6 +131,9 @@ mod tests {
             ("crop,w_100,h_abc", Err((InvalidArgument, Some("0040-00000226")))),
             ("crop,w_100,h_-1", Err((InvalidArgument, Some("0040-00000226")))),
             ("crop,h_", Err((InvalidArgument, Some("0040-00000226")))),
+            // a bare known key is that key with an empty value: an error, not an unknown token
+            ("crop,w", Err((InvalidArgument, Some("0040-00000225")))),
+            ("crop,w_10,g", Err((InvalidArgument, None))),
             // no EC documented
             ("crop,x_-1", Err((InvalidArgument, None))),
             ("crop,y_abc", Err((InvalidArgument, None))),
@@ -139,7 +145,21 @@ mod tests {
 
     #[test]
     fn messages() {
-        check_msg("crop,w_-1", "crop: parameter w must be an integer in [0, 4294967295], got \"-1\"");
-        check_msg("crop,y_a", "crop: parameter y must be an integer in [0, 4294967295], got \"a\"");
+        check_msg(
+            "crop,w_-1",
+            "crop: parameter w must be an integer from 0 up to the image width, got \"-1\"",
+        );
+        check_msg(
+            "crop,h_x",
+            "crop: parameter h must be an integer from 0 up to the image height, got \"x\"",
+        );
+        check_msg(
+            "crop,x_1.5",
+            "crop: parameter x must be an integer from 0 up to the image width, got \"1.5\"",
+        );
+        check_msg(
+            "crop,y_4294967296",
+            "crop: parameter y must be an integer from 0 up to the image height, got \"4294967296\"",
+        );
     }
 }

@@ -4,7 +4,10 @@
 //! Grammar (after `image/`): actions are separated by `/`; inside an action, the name comes first
 //! and parameters follow, separated by `,`; a parameter is `key_value`, split on the **first** `_`
 //! (base64url values contain `_`). Single-value actions take a bare value (`rotate,90`). Empty
-//! tokens (`resize,,w_1` or a trailing `,`) are skipped.
+//! tokens (`resize,,w_1` or a trailing `,`) are skipped. A bare token where a `key_value` is
+//! expected is read as that key with an empty value: a known key (`resize,w_100,limit`) is then an
+//! error, an unknown one is ignored like any unknown key. (Empty `/` segments are the chain
+//! parser's business: see `mod.rs`.)
 
 use std::fmt;
 
@@ -150,6 +153,24 @@ pub(crate) fn i32_in(
     let (lo, hi) = (i64::from(lo), i64::from(hi));
     let n = int_in(action, subject, v, lo, hi, ec)?;
     i32::try_from(n).map_err(|_| range_error(action, subject, v, lo, hi, ec))
+}
+
+/// A decimal integer from `lo` whose real upper bound depends on the image (crop and indexcrop
+/// sizes and offsets): the parser only requires it to fit in `u32` and the message names the bound
+/// in words (`what`, e.g. `an integer from 0 up to the image width`) instead of printing
+/// 4294967295.
+pub(crate) fn u32_from(
+    action: &str,
+    subject: Subject<'_>,
+    v: &str,
+    lo: u32,
+    what: &str,
+    ec: Option<&'static str>,
+) -> Result<u32, SpecError> {
+    match v.parse::<i64>().ok().and_then(|n| u32::try_from(n).ok()) {
+        Some(n) if n >= lo => Ok(n),
+        _ => Err(SpecError::invalid(ec, format!("{action}: {subject} must be {what}, got {}", Echo(v)))),
+    }
 }
 
 /// `0` or `1` (any integer spelling of them, like every number).

@@ -54,6 +54,13 @@ impl SpecError {
         self.message.insert_str(0, prefix);
         self
     }
+
+    /// Appends a hint to the message (`<message>; <hint>`).
+    pub(crate) fn hint(mut self, hint: &str) -> Self {
+        self.message.push_str("; ");
+        self.message.push_str(hint);
+        self
+    }
 }
 
 impl fmt::Display for SpecError {

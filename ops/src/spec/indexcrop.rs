@@ -1,13 +1,15 @@
 //! `indexcrop` (spec §2.9): cut the image into slices of `x` pixels along x (or `y` pixels along
 //! y) and keep slice `i`.
 //!
-//! Rules: one of `x`/`y` is required (both ≥ 1); when both are given and valid, `y` wins and `x` is
-//! dropped. `i` ≥ 0, default 0; `i` beyond the last slice returns the original image (pixel layer).
-//! Unknown keys are ignored.
+//! Rules: one of `x`/`y` is required (both ≥ 1, up to the image size; larger is the pixel layer's
+//! business); both are validated when both are given, so an invalid `x` or `y` is an error even
+//! when the other is valid (`indexcrop,x_0,y_10`: 230); when both are valid, `y` wins and `x` is
+//! dropped. `i` ≥ 0, default 0; `i` beyond the last slice returns the original image (pixel
+//! layer). Unknown keys are ignored.
 
 use std::fmt;
 
-use super::cursor::{Cursor, Subject, u32_in};
+use super::cursor::{Cursor, Subject, u32_from};
 use super::error::SpecError;
 
 pub(crate) const NAME: &str = "indexcrop";
@@ -47,13 +49,14 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<IndexCrop, SpecError> {
     }
     c.finish()?;
 
-    let size = |key: &str, v: Option<&str>| {
-        v.map(|v| u32_in(NAME, Subject::Param(key), v, 1, u32::MAX, Some(EC_SIZE))).transpose()
+    let size = |key: &str, v: Option<&str>, what: &str| {
+        v.map(|v| u32_from(NAME, Subject::Param(key), v, 1, what, Some(EC_SIZE))).transpose()
     };
-    let x = size("x", x)?;
-    let y = size("y", y)?;
+    // both are validated, even when only one of them will be used
+    let x = size("x", x, "an integer from 1 up to the image width")?;
+    let y = size("y", y, "an integer from 1 up to the image height")?;
     let index = match i {
-        Some(v) => u32_in(NAME, Subject::Param("i"), v, 0, u32::MAX, None)?,
+        Some(v) => u32_from(NAME, Subject::Param("i"), v, 0, "a slice index, an integer from 0", None)?,
         None => 0,
     };
     let (axis, size) = match (x, y) {
@@ -106,7 +109,10 @@ mod tests {
             ("indexcrop,x_0,i_0", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,y_0", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,x_abc", Err((InvalidArgument, Some("0040-00000230")))),
+            // an invalid x or y is an error even when the other is valid (y would win)
             ("indexcrop,x_0,y_10", Err((InvalidArgument, Some("0040-00000230")))),
+            ("indexcrop,x_abc,y_10", Err((InvalidArgument, Some("0040-00000230")))),
+            ("indexcrop,x_10,y_0", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,x_-5", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,x_10,i_-1", Err((InvalidArgument, None))),
             ("indexcrop,x_10,i_a", Err((InvalidArgument, None))),
@@ -118,7 +124,18 @@ mod tests {
 
     #[test]
     fn messages() {
-        check_msg("indexcrop,x_0", "indexcrop: parameter x must be an integer in [1, 4294967295], got \"0\"");
+        check_msg(
+            "indexcrop,x_0",
+            "indexcrop: parameter x must be an integer from 1 up to the image width, got \"0\"",
+        );
+        check_msg(
+            "indexcrop,y_-1",
+            "indexcrop: parameter y must be an integer from 1 up to the image height, got \"-1\"",
+        );
+        check_msg(
+            "indexcrop,x_1,i_-1",
+            "indexcrop: parameter i must be a slice index, an integer from 0, got \"-1\"",
+        );
         check_msg("indexcrop,i_0", "indexcrop: missing parameter, one of x, y is required");
     }
 }

@@ -4,8 +4,9 @@
 //!   optionally followed by `|sys/saveas,o_<b64>[,b_<b64>]`.
 //! * [`parse_image`] reads an `image/...` chain into a [`Chain`] of typed [`Action`]s.
 //! * `Display` on [`Chain`] prints the **canonical form** (the cache key). Invariant:
-//!   `parse_image(&chain.to_string()) == Ok(chain)` for every parsed chain, and equivalent spellings
-//!   print identically.
+//!   `parse_image(&chain.to_string()) == Ok(chain)` for every parsed chain, and two spellings of
+//!   one action that mean the same for every image print identically (no-op actions are kept,
+//!   actions are not merged, image-dependent equivalences are not detected: `docs/compat.md` §1.6).
 //!
 //! Canonical-form rules (the same for every action):
 //! * actions keep their order; each action prints its parameters in one fixed order;
@@ -14,13 +15,18 @@
 //!   build's defaults are;
 //! * parameters that are absent-with-meaning (`Option::None`, e.g. crop `w`) and parameters that
 //!   are ignored in the given combination (resize `l`/`s` next to `w`/`h`, `p` next to a side,
-//!   `color` outside `m_pad`, quality `q` next to `Q`, watermark text options without text, ...)
-//!   and unknown keys are not printed;
+//!   `color` outside `m_pad`, quality `q` next to `Q`, watermark text options without text,
+//!   watermark `x`/`y`/`voffset` the gravity ignores, ...) and unknown keys are not printed;
+//! * values with an equivalent spelling are normalised (resize single side in fixed/fill/pad,
+//!   `mfit` with a single side, the mode of a `p`-only resize, `rotate,360`, ...: see each file);
 //! * numbers print in plain decimal (no sign, no leading zeros); colours as upper-case `RRGGBB`;
 //!   base64 strings are re-encoded URL-safe without padding.
 //!
-//! Tokenising rules: see `cursor.rs`. Per-action parameter rules: see each file and
-//! `docs/compat.md`. Multi-parameter actions ignore unknown keys (OSS SDK tests send
+//! Tokenising rules: see `cursor.rs`. An empty action segment (`//` anywhere, or a trailing `/`
+//! after a watermark) is an error that says base64 values must use the URL-safe alphabet: a
+//! standard-alphabet `/` would otherwise split a watermark value and silently cut it short. A
+//! single trailing `/` after any other action is tolerated. Per-action parameter rules: see each
+//! file and `docs/compat.md`. Multi-parameter actions ignore unknown keys (OSS SDK tests send
 //! `crop,w_100,h_100,x_100,y_100,r_1`); a repeated key: the last occurrence wins and the earlier
 //! ones are not looked at.
 
@@ -80,6 +86,10 @@ use self::error::Echo;
 
 /// `image/` with no action.
 const EC_NO_ACTION: &str = "0040-00000212";
+
+/// Added to errors that a standard-alphabet base64 value split at its `/` would cause.
+const B64_IN_CHAIN_HINT: &str =
+    "base64 values inside image/... must use the URL-safe alphabet ('-' and '_' instead of '+' and '/')";
 
 /// Every action name, in the order of [`Action`].
 pub const ACTION_NAMES: [&str; 17] = [
@@ -223,10 +233,24 @@ pub(crate) fn parse_chain(s: &str, ctx: Ctx) -> Result<Chain, SpecError> {
             format!("x-oss-process: expected image/<action>..., got {}", Echo(s)),
         ));
     };
+    check_segments(rest)?;
     let mut actions = Vec::new();
-    // Empty segments (`image/a//b`, a trailing `/`) are skipped.
-    for seg in rest.split('/').filter(|seg| !seg.is_empty()) {
-        actions.push(parse_action(seg, ctx)?);
+    // After `check_segments` the only empty segment left is a tolerated trailing `/`.
+    let mut segs = rest.split('/').filter(|seg| !seg.is_empty()).peekable();
+    while let Some(seg) = segs.next() {
+        let name = action_name(seg);
+        let after_watermark = matches!(actions.last(), Some(Action::Watermark(_)));
+        if after_watermark && !ACTION_NAMES.contains(&name) {
+            // most likely the rest of a standard-alphabet base64 value cut at its `/`
+            return Err(unknown_action(name).hint(B64_IN_CHAIN_HINT));
+        }
+        let action = parse_action(seg, ctx).map_err(|e| {
+            // a watermark whose value was cut short by a `/` is followed by a non-action fragment
+            let cut = name == watermark::NAME
+                && segs.peek().is_some_and(|next| !ACTION_NAMES.contains(&action_name(next)));
+            if cut { e.hint(B64_IN_CHAIN_HINT) } else { e }
+        })?;
+        actions.push(action);
     }
     if actions.is_empty() {
         return Err(SpecError::missing(Some(EC_NO_ACTION), "image: no action given".to_owned()));
@@ -237,6 +261,46 @@ pub(crate) fn parse_chain(s: &str, ctx: Ctx) -> Result<Chain, SpecError> {
         return Err(SpecError::invalid(None, format!("{}: cannot be combined with other actions", a.name())));
     }
     Ok(Chain { actions })
+}
+
+/// The action name of one `/` segment: everything before the first `,`.
+fn action_name(seg: &str) -> &str {
+    seg.split_once(',').map_or(seg, |(name, _)| name)
+}
+
+/// Rejects empty action segments: `//` anywhere, and a trailing `/` after a watermark (a single
+/// trailing `/` after any other action is tolerated). Both are what a standard-alphabet base64
+/// value looks like once its `/` has split the action, so the value would otherwise be silently cut
+/// short. Checked before any action is parsed.
+fn check_segments(rest: &str) -> Result<(), SpecError> {
+    let mut prev: Option<&str> = None;
+    let mut segs = rest.split('/').peekable();
+    while let Some(seg) = segs.next() {
+        if seg.is_empty() {
+            let last = segs.peek().is_none();
+            match prev {
+                // `image/`: no action at all, reported by the caller (212)
+                None if last => {}
+                Some(p) if last && action_name(p) != watermark::NAME => {}
+                Some(_) if last => {
+                    return Err(SpecError::invalid(
+                        None,
+                        format!(
+                            "image: a watermark must not be followed by a trailing '/'; {B64_IN_CHAIN_HINT}"
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(SpecError::invalid(
+                        None,
+                        format!("image: empty action (\"//\"); {B64_IN_CHAIN_HINT}"),
+                    ));
+                }
+            }
+        }
+        prev = Some(seg);
+    }
+    Ok(())
 }
 
 fn parse_action(seg: &str, ctx: Ctx) -> Result<Action, SpecError> {
@@ -346,7 +410,7 @@ mod tests {
             ("resize,w_200/rotate,90", Ok("resize,m_lfit,w_200,limit_1/rotate,90")),
             (
                 "resize,w_100/format,jpg/watermark,text_SGVsbG8",
-                Ok("resize,m_lfit,w_100,limit_1/format,jpg/watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,\
+                Ok("resize,m_lfit,w_100,limit_1/format,jpg/watermark,t_100,g_se,x_10,y_10,fill_0,\
                     text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0"),
             ),
             (
@@ -359,15 +423,27 @@ mod tests {
                 Ok("resize,m_fill,w_300,h_200,limit_1/crop,w_100,h_100,x_0,y_0,g_se/rotate,90/quality,q_80"),
             ),
             ("resize,m_lfit,w_1600/quality,q_90", Ok("resize,m_lfit,w_1600,limit_1/quality,q_90")),
-            // empty segments and empty parameters are skipped
+            // empty parameters are skipped; one trailing '/' is tolerated, except after a watermark
             ("rotate,90/", Ok("rotate,90")),
-            ("rotate,90//bright,5", Ok("rotate,90/bright,5")),
             ("resize,,w_100,", Ok("resize,m_lfit,w_100,limit_1")),
+            // an empty action ('//' anywhere) is an error: a standard-alphabet base64 '/' would
+            // otherwise cut a watermark value short without a word
+            ("rotate,90//bright,5", Err((InvalidArgument, None))),
+            ("rotate,90//", Err((InvalidArgument, None))),
+            ("//rotate,90", Err((InvalidArgument, None))),
+            ("watermark,text_SGVsbG8/", Err((InvalidArgument, None))),
+            ("watermark,text_SGVsbG8//resize,w_10", Err((InvalidArgument, None))),
+            ("resize,w_10/watermark,image_YS5wbmc/", Err((InvalidArgument, None))),
+            (
+                "watermark,text_SGVsbG8/rotate,90/",
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,\
+                type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0/rotate,90"),
+            ),
             // the same action twice is two steps
             ("rotate,90/rotate,90", Ok("rotate,90/rotate,90")),
             // no action: 212
             ("", Err((MissingArgument, Some("0040-00000212")))),
-            ("/", Err((MissingArgument, Some("0040-00000212")))),
+            ("/", Err((InvalidArgument, None))),
             // unknown actions, case-sensitive names
             ("resizes,w_100", Err((InvalidArgument, None))),
             ("Resize,w_100", Err((InvalidArgument, None))),
@@ -409,6 +485,31 @@ mod tests {
              info, average-hue",
         );
         check_msg("resize,w_10/info", "info: cannot be combined with other actions");
+        // standard-alphabet base64 in a chain: every way a '/' can cut the value carries the hint
+        const HINT: &str = "base64 values inside image/... must use the URL-safe alphabet ('-' and '_' \
+                            instead of '+' and '/')";
+        check_msg("watermark,text_SGVsbG8//resize,w_10", &format!("image: empty action (\"//\"); {HINT}"));
+        check_msg("rotate,90//", &format!("image: empty action (\"//\"); {HINT}"));
+        check_msg(
+            "watermark,text_SGVsbG8/",
+            &format!("image: a watermark must not be followed by a trailing '/'; {HINT}"),
+        );
+        let known = ACTION_NAMES.join(", ");
+        check_msg(
+            "watermark,text_SGVs/bG8",
+            &format!("image: unknown action \"bG8\"; known actions: {known}; {HINT}"),
+        );
+        check_msg(
+            "watermark,text_SGVsbG8/,x_1",
+            &format!("image: unknown action \"\"; known actions: {known}; {HINT}"),
+        );
+        // "Hello 图片服务!" in the standard alphabet: the watermark fails on the cut value itself
+        check_msg(
+            "watermark,text_SGVsbG8g5Zu/54mH5pyN5YqhIQ",
+            &format!("watermark: parameter text must be base64 of UTF-8 text, got \"SGVsbG8g5Zu\"; {HINT}"),
+        );
+        // no hint without a watermark before
+        check_msg("rotate,90/bG8", &format!("image: unknown action \"bG8\"; known actions: {known}"));
         let long = "x".repeat(200);
         let e = parse_image(&format!("image/{long}")).unwrap_err();
         assert!(e.message.contains(&format!("\"{}…\"", "x".repeat(MAX_ECHO))), "{}", e.message);

@@ -29,7 +29,9 @@ pub struct ProcessRequest {
 ///
 /// `image/...` → [`parse_image`]; `style/<name>` → [`validate_style_name`]; anything else →
 /// InvalidArgument. At most one `|` stage, and it must be `sys/saveas,...` (`|saveas,...` without
-/// `sys/` is rejected).
+/// `sys/` is rejected). `info` and `average-hue` answer JSON, not an image, so they cannot be
+/// saved: `image/info|sys/saveas,...` is InvalidArgument (for `style/<name>|sys/saveas,...` the
+/// gateway must check the resolved chain the same way).
 pub fn parse_process(s: &str) -> Result<ProcessRequest, SpecError> {
     let (head, tail) = match s.split_once('|') {
         Some((head, tail)) => (head, Some(tail)),
@@ -57,6 +59,15 @@ pub fn parse_process(s: &str) -> Result<ProcessRequest, SpecError> {
         }
         Some(t) => Some(saveas::parse(t)?),
     };
+    if saveas.is_some()
+        && let Process::Image(chain) = &process
+        && let Some(a) = chain.actions.iter().find(|a| a.is_standalone())
+    {
+        return Err(SpecError::invalid(
+            None,
+            format!("{}: answers JSON and cannot be saved with |sys/saveas", a.name()),
+        ));
+    }
     Ok(ProcessRequest { process, saveas })
 }
 
@@ -124,6 +135,20 @@ mod tests {
             ("image/resize,w_100|sys/saveas,o_!!", Err((BadRequest, None))),
             ("image/resize,w_100|sys/saveas,o_YQ|sys/saveas,o_YQ", Err((InvalidArgument, None))),
             ("|sys/saveas,o_YQ", Err((InvalidArgument, None))),
+            // info / average-hue answer JSON: nothing to save
+            ("image/info|sys/saveas,o_ZGVzdC5qcGc", Err((InvalidArgument, None))),
+            ("image/average-hue|sys/saveas,o_ZGVzdC5qcGc,b_ZXhhbXBsZWJ1Y2tldA", Err((InvalidArgument, None))),
+            ("image/info", Ok("image/info")),
+            ("image/average-hue", Ok("image/average-hue")),
+            ("image/info|sys/saveas,o_!!", Err((BadRequest, None))),
+            // legacy '@' syntax (`object@100w_100h`, `@!style`) is not accepted
+            ("@100w_100h", Err((InvalidArgument, None))),
+            ("@100w_100h_90q", Err((InvalidArgument, None))),
+            ("@!small", Err((InvalidArgument, None))),
+            ("image/@100w_100h", Err((InvalidArgument, None))),
+            ("image/100w_100h_90q", Err((InvalidArgument, None))),
+            ("style/@!small", Err((InvalidArgument, Some("0017-00000251")))),
+            ("image/resize,w_100@2x", Err((InvalidArgument, Some("0040-00000312")))),
         ];
         for (input, expect) in ROWS {
             let got = parse_process(input);
@@ -138,6 +163,19 @@ mod tests {
                 (expect, got) => panic!("{input:?}: expected {expect:?}, got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn messages() {
+        let msg = |s: &str| parse_process(s).unwrap_err().message;
+        assert_eq!(
+            msg("image/info|sys/saveas,o_ZGVzdC5qcGc"),
+            "info: answers JSON and cannot be saved with |sys/saveas"
+        );
+        assert_eq!(
+            msg("image/average-hue|sys/saveas,o_ZGVzdC5qcGc"),
+            "average-hue: answers JSON and cannot be saved with |sys/saveas"
+        );
     }
 
     #[test]

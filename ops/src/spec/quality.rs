@@ -3,7 +3,8 @@
 //! Rules: `Q` beats `q` (the `q` is validated, then dropped). A bare value (`quality,90`) means the
 //! same as `Q_90` (absolute quality; OSS documents only its range error, EC 0040-00000310); when
 //! both `Q_` and a bare value are given, `Q_` wins. Errors: `Q` → 308, `q` → 309, bare → 310, two
-//! bare values → 203, nothing given → MissingArgument. Unknown `key_value` parameters are ignored.
+//! bare values → 203, nothing given → MissingArgument. Unknown `key_value` parameters are ignored;
+//! any bare token (a token without `_`, even `q` or `Q`) is the value, and so is validated (310).
 
 use std::fmt;
 
@@ -107,6 +108,10 @@ mod tests {
             ("quality,0", Err((InvalidArgument, Some("0040-00000310")))),
             ("quality,abc", Err((InvalidArgument, Some("0040-00000310")))),
             ("quality,90,80", Err((InvalidArgument, Some("0040-00000203")))),
+            // any bare token is the value, even one spelled like a key
+            ("quality,q", Err((InvalidArgument, Some("0040-00000310")))),
+            ("quality,q_90,Q", Err((InvalidArgument, Some("0040-00000310")))),
+            ("quality,Q_90,foo", Err((InvalidArgument, Some("0040-00000310")))),
             ("quality", Err((MissingArgument, None))),
             ("quality,x_1", Err((MissingArgument, None))),
         ];

@@ -2,8 +2,21 @@
 //! image's pre-processing).
 //!
 //! Rules: at least one of `w h l s p` (`P`) is required. `w`/`h` make `l`/`s` ignored; any side
-//! (`w h l s`) makes `p`/`P` ignored; `P` beats `p`; `color` only matters for `m_pad`. Ignored
-//! parameters are still validated, then dropped, so the canonical form does not carry them.
+//! (`w h l s`) makes `p`/`P` ignored; `P` beats `p`. Ignored parameters are still validated, then
+//! dropped, so the canonical form does not carry them.
+//!
+//! Normalisation (equivalent requests print the same):
+//! * fixed-size modes (`fixed`, `fill`, `pad`) with a single side use it for both: `m_fixed,h_100`
+//!   = `m_fixed,w_100,h_100` (spec §2.1 for fixed; the TOS clone does the same for fill/pad —
+//!   uncertain for OSS, Pixgate's rule). Likewise a single `l` or `s`: Pixgate reads `l`×`s` as the
+//!   box turned to the source's orientation (its longer side gets `l`), so one of them alone is a
+//!   square box;
+//! * proportional modes with a single `w` or `h` scale by that side alone, so `mfit` = `lfit`;
+//! * with only `p` the mode does not matter (→ `lfit`), and for `p` ≤ 100 neither does `limit`
+//!   (nothing is enlarged; → `limit_1`); for `p` > 100 `limit` is kept (OSS does not say whether it
+//!   applies). `P` (percent of the main image) keeps its mode and limit;
+//! * `color` only matters for `m_pad`, which needs a box (sides; a `p`-only resize is never
+//!   `pad`); dropped otherwise.
 
 use std::fmt;
 
@@ -65,7 +78,9 @@ impl ResizeMode {
     }
 }
 
-/// Resolved `resize` parameters.
+/// Resolved `resize` parameters, normalised (see the module docs): in `Fixed`/`Fill`/`Pad` a
+/// single `w`/`h` (or `l`/`s`) is copied to the other; `Mfit` with a single `w`/`h` becomes
+/// `Lfit`; with `percent` the mode is `Lfit`, and `limit` is `true` when `percent` ≤ 100.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Resize {
     /// `m`, default `lfit`.
@@ -172,8 +187,38 @@ pub(crate) fn parse(mut c: Cursor<'_>, ctx: Ctx) -> Result<Resize, SpecError> {
         (false, Some(pm)) => (None, Some(pm)),
         (false, None) => (percent, None),
     };
+
+    // Normalisation: equivalent requests print the same (module docs).
+    let (mut width, mut height, mut long, mut short, mut mode, mut limit) =
+        (width, height, long, short, mode, limit);
+    match mode {
+        // a fixed-size box with one side given is a square (spec §2.1; TOS for fill/pad)
+        ResizeMode::Fixed | ResizeMode::Fill | ResizeMode::Pad => {
+            square(&mut width, &mut height);
+            square(&mut long, &mut short);
+        }
+        // proportional scaling by a single w or h: lfit and mfit give the same image
+        ResizeMode::Mfit if width.is_some() != height.is_some() => mode = ResizeMode::Lfit,
+        ResizeMode::Mfit | ResizeMode::Lfit => {}
+    }
+    if let Some(p) = percent {
+        // a percentage ignores the mode; at most 100 % never enlarges, so limit cannot matter
+        mode = ResizeMode::Lfit;
+        if p <= 100 {
+            limit = true;
+        }
+    }
     let color = if mode == ResizeMode::Pad { color } else { Rgb::WHITE };
     Ok(Resize { mode, width, height, long, short, percent, percent_of_main, limit, color })
+}
+
+/// One side of a fixed-size box given: the box is square.
+fn square(a: &mut Option<u32>, b: &mut Option<u32>) {
+    match (*a, *b) {
+        (Some(v), None) => *b = Some(v),
+        (None, Some(v)) => *a = Some(v),
+        _ => {}
+    }
 }
 
 /// Canonical form: `resize,m_<mode>[,w_][,h_][,l_][,s_][,p_][,P_],limit_<0|1>[,color_RRGGBB if pad]`.
@@ -227,12 +272,29 @@ mod tests {
             ("resize,m_fill,w_150,h_80", Ok("resize,m_fill,w_150,h_80,limit_1")),
             ("resize,m_pad,w_150,h_80", Ok("resize,m_pad,w_150,h_80,limit_1,color_FFFFFF")),
             ("resize,m_fixed,w_150,h_80", Ok("resize,m_fixed,w_150,h_80,limit_1")),
-            ("resize,m_fixed,h_100", Ok("resize,m_fixed,h_100,limit_1")),
+            // a single side in a fixed-size mode is a square box (spec §2.1: fixed, 200x100 with h=100
+            // gives 100x100; the TOS clone for fill/pad)
+            ("resize,m_fixed,h_100", Ok("resize,m_fixed,w_100,h_100,limit_1")),
+            ("resize,m_fixed,w_100", Ok("resize,m_fixed,w_100,h_100,limit_1")),
+            ("resize,m_fill,h_100", Ok("resize,m_fill,w_100,h_100,limit_1")),
+            ("resize,m_pad,w_100,color_ff0000", Ok("resize,m_pad,w_100,h_100,limit_1,color_FF0000")),
+            ("resize,m_fixed,w_100,h_100", Ok("resize,m_fixed,w_100,h_100,limit_1")),
+            // ... likewise l / s, the box turned to the source's orientation
+            ("resize,m_fixed,l_100", Ok("resize,m_fixed,l_100,s_100,limit_1")),
+            ("resize,m_pad,s_50", Ok("resize,m_pad,l_50,s_50,limit_1,color_FFFFFF")),
+            ("resize,m_fill,l_300,s_200", Ok("resize,m_fill,l_300,s_200,limit_1")),
+            ("resize,m_fixed,h_100,l_200", Ok("resize,m_fixed,w_100,h_100,limit_1")),
+            ("resize,m_fixed,h_100,l_0", Err((InvalidArgument, Some("0040-00000314")))),
+            // proportional modes with a single w or h: mfit = lfit
+            ("resize,m_mfit,h_50", Ok("resize,m_lfit,h_50,limit_1")),
+            ("resize,m_mfit,w_50,limit_0", Ok("resize,m_lfit,w_50,limit_0")),
+            ("resize,m_mfit,w_50,h_50", Ok("resize,m_mfit,w_50,h_50,limit_1")),
+            ("resize,m_mfit,l_50", Ok("resize,m_mfit,l_50,limit_1")),
             // color: only for pad, upper-cased
             ("resize,m_pad,w_10,h_10,color_ff0000", Ok("resize,m_pad,w_10,h_10,limit_1,color_FF0000")),
-            ("resize,m_pad,w_10,color_FFFFFF", Ok("resize,m_pad,w_10,limit_1,color_FFFFFF")),
+            ("resize,m_pad,w_10,color_FFFFFF", Ok("resize,m_pad,w_10,h_10,limit_1,color_FFFFFF")),
             ("resize,w_10,color_FF0000", Ok("resize,m_lfit,w_10,limit_1")),
-            ("resize,m_fill,w_10,color_FF0000", Ok("resize,m_fill,w_10,limit_1")),
+            ("resize,m_fill,w_10,color_FF0000", Ok("resize,m_fill,w_10,h_10,limit_1")),
             // l / s
             ("resize,l_200", Ok("resize,m_lfit,l_200,limit_1")),
             ("resize,s_200,l_300", Ok("resize,m_lfit,l_300,s_200,limit_1")),
@@ -245,18 +307,29 @@ mod tests {
             ("resize,p_50", Ok("resize,m_lfit,p_50,limit_1")),
             ("resize,p_1", Ok("resize,m_lfit,p_1,limit_1")),
             ("resize,p_1000,limit_0", Ok("resize,m_lfit,p_1000,limit_0")),
+            // with only p the mode does not matter (-> lfit, so no color either), and up to 100 %
+            // nothing is enlarged, so neither does limit (-> 1); above 100 % limit is kept
+            ("resize,m_fixed,p_50", Ok("resize,m_lfit,p_50,limit_1")),
+            ("resize,m_pad,p_50,color_FF0000", Ok("resize,m_lfit,p_50,limit_1")),
+            ("resize,m_fill,p_200,limit_0", Ok("resize,m_lfit,p_200,limit_0")),
+            ("resize,m_mfit,p_200", Ok("resize,m_lfit,p_200,limit_1")),
+            ("resize,p_50,limit_0", Ok("resize,m_lfit,p_50,limit_1")),
+            ("resize,p_100,limit_0", Ok("resize,m_lfit,p_100,limit_1")),
+            ("resize,p_101,limit_0", Ok("resize,m_lfit,p_101,limit_0")),
+            ("resize,m_pad,p_50,color_red", Err((InvalidArgument, Some("0040-00000318")))),
+            ("resize,m_nope,p_50", Err((InvalidArgument, Some("0040-00000311")))),
             ("resize,w_100,p_50", Ok("resize,m_lfit,w_100,limit_1")),
             ("resize,p_50,l_100", Ok("resize,m_lfit,l_100,limit_1")),
             // limit
             ("resize,w_100,limit_0", Ok("resize,m_lfit,w_100,limit_0")),
-            ("resize,limit_0,w_100,m_mfit", Ok("resize,m_mfit,w_100,limit_0")),
+            ("resize,limit_0,w_100,h_80,m_mfit", Ok("resize,m_mfit,w_100,h_80,limit_0")),
             // bounds
             ("resize,w_1,h_16384", Ok("resize,m_lfit,w_1,h_16384,limit_1")),
             ("resize,l_16384,s_1", Ok("resize,m_lfit,l_16384,s_1,limit_1")),
             // duplicates: the last wins, earlier ones are not looked at
             ("resize,w_100,w_200", Ok("resize,m_lfit,w_200,limit_1")),
             ("resize,w_0,w_100", Ok("resize,m_lfit,w_100,limit_1")),
-            ("resize,m_abc,m_pad,w_1", Ok("resize,m_pad,w_1,limit_1,color_FFFFFF")),
+            ("resize,m_abc,m_pad,w_1", Ok("resize,m_pad,w_1,h_1,limit_1,color_FFFFFF")),
             // unknown keys and bare tokens are ignored; keys are case-sensitive
             ("resize,w_100,x_5,foo,W_7", Ok("resize,m_lfit,w_100,limit_1")),
             ("resize,w_100,P_30", Ok("resize,m_lfit,w_100,limit_1")),
@@ -271,6 +344,10 @@ mod tests {
             ("resize,w_1.5", Err((InvalidArgument, Some("0040-00000312")))),
             ("resize,w_", Err((InvalidArgument, Some("0040-00000312")))),
             ("resize,w", Err((InvalidArgument, Some("0040-00000312")))),
+            // a bare known key is that key with an empty value (only unknown bare tokens are ignored)
+            ("resize,w_100,limit", Err((InvalidArgument, Some("0040-00000319")))),
+            ("resize,w_100,m", Err((InvalidArgument, Some("0040-00000311")))),
+            ("resize,w_100,color", Err((InvalidArgument, Some("0040-00000318")))),
             ("resize,w_ 1", Err((InvalidArgument, Some("0040-00000312")))),
             ("resize,w_99999999999999999999", Err((InvalidArgument, Some("0040-00000312")))),
             ("resize,w_0,h_100", Err((InvalidArgument, Some("0040-00000312")))),

@@ -1,7 +1,7 @@
 //! `rotate,<angle>` (spec §2.12): single bare value, clockwise degrees in [0, 360].
 //!
 //! Rules: no value → EC 0040-00000216; bad value → 0040-00000217; more than one value → 203.
-//! `360` is kept as written (not folded to `0`).
+//! `360` is the identity like `0` and is normalised to `0` (printed `rotate,0`).
 
 use std::fmt;
 
@@ -16,14 +16,15 @@ const EC_BAD: &str = "0040-00000217";
 /// Resolved `rotate` value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Rotate {
-    /// Clockwise degrees, [0, 360].
+    /// Clockwise degrees, [0, 359] (`360` is normalised to `0`).
     pub angle: u32,
 }
 
 pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Rotate, SpecError> {
     let v = c.value(Some(EC_MISSING), "an integer in [0, 360]")?;
     c.finish()?;
-    Ok(Rotate { angle: u32_in(NAME, Subject::Value, v, 0, 360, Some(EC_BAD))? })
+    // a full turn is the identity
+    Ok(Rotate { angle: u32_in(NAME, Subject::Value, v, 0, 360, Some(EC_BAD))? % 360 })
 }
 
 /// Canonical form: `rotate,<angle>`.
@@ -47,7 +48,9 @@ mod tests {
         const ROWS: &[(&str, Expect)] = &[
             ("rotate,90", Ok("rotate,90")),
             ("rotate,0", Ok("rotate,0")),
-            ("rotate,360", Ok("rotate,360")),
+            ("rotate,360", Ok("rotate,0")),
+            ("rotate,0360", Ok("rotate,0")),
+            ("rotate,359", Ok("rotate,359")),
             ("rotate,045", Ok("rotate,45")),
             ("rotate,90,", Ok("rotate,90")),
             // EC catalogue (spec §5.3)

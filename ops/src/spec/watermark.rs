@@ -6,17 +6,25 @@
 //!   `?x-oss-process=image/...` whose actions may only be resize (with `P_` [1, 100], percent of
 //!   the main image), crop, indexcrop, rounded-corners and rotate; a nested watermark → 373.
 //!   The decoded key and the parsed pre-processing chain are kept separately;
-//! * `text_` = base64 of UTF-8 text, 1–64 characters (characters, not bytes), no control
-//!   characters; `type_` = base64 font name (default `wqy-zenhei`), kept as decoded, 1–64
-//!   characters, no control characters;
+//! * `text_` = base64 of UTF-8 text, 1–64 **bytes** of UTF-8 (OSS: "max 64 characters (≤21
+//!   CJK)", which holds only for bytes: 21 × 3 = 63), no control characters; `type_` = base64
+//!   font name (default `wqy-zenhei`), kept as decoded, 1–64 characters, no control characters;
+//! * `x` counts only for the gravities at the left or right edge (`nw west sw ne east se`), `y`
+//!   only for those at the top or bottom edge (`nw north ne sw south se`), `voffset` only for the
+//!   middle row (`west center east`) (spec §2.2); all three are always validated, and the ones the
+//!   gravity ignores are normalised to their defaults (10, 10, 0) and not printed;
 //! * text options (`type color size shadow rotate`) without `text_` are validated, then dropped;
 //!   `padx`/`pady` only count with `fill_1`; `order`/`align`/`interval` only with both text and
-//!   image; dropped otherwise;
+//!   image; dropped otherwise; the text `rotate_360` is the identity and is normalised to 0;
 //! * unknown keys are ignored; a repeated key: the last wins.
 //!
-//! Canonical form prints, in this order: `t g x y voffset fill [padx pady] [image] [text type
-//! color size shadow rotate] [order align interval]`, base64 re-encoded URL-safe without padding
-//! (so a standard-alphabet or padded spelling gives the same key).
+//! These are grammar errors and keep the OSS codes (InvalidArgument / MissingArgument /
+//! BadRequest with ECs 0040-00000250..278 and 373); the OSS `WatermarkError` code is reserved for
+//! problems met while applying a watermark (watermark object missing or not decodable, ...).
+//!
+//! Canonical form prints, in this order: `t g [x] [y] [voffset] fill [padx pady] [image] [text
+//! type color size shadow rotate] [order align interval]`, base64 re-encoded URL-safe without
+//! padding (so a standard-alphabet or padded spelling gives the same key).
 
 use std::fmt::{self, Write as _};
 
@@ -46,10 +54,12 @@ const EC_NESTED: &str = "0040-00000373";
 
 /// Default `type_` (font).
 pub const DEFAULT_FONT: &str = "wqy-zenhei";
-/// Longest decoded `text_`, in characters.
-pub const MAX_TEXT_CHARS: usize = 64;
+/// Longest decoded `text_`, in bytes of UTF-8 (64 ASCII or 21 CJK characters).
+pub const MAX_TEXT_BYTES: usize = 64;
 /// Longest decoded `type_`, in characters.
 pub const MAX_FONT_CHARS: usize = 64;
+/// Default `x` and `y`, in pixels.
+pub const DEFAULT_MARGIN: u32 = 10;
 /// The marker that starts a watermark image's pre-processing inside the decoded key.
 pub const PRE_PROCESS_MARKER: &str = "?x-oss-process=";
 
@@ -104,7 +114,7 @@ pub struct WatermarkImage {
 /// `text_` and its options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WatermarkText {
-    /// Decoded text, 1–64 characters.
+    /// Decoded text, 1–64 bytes of UTF-8.
     pub text: String,
     /// Decoded `type_` font name, default `wqy-zenhei`.
     pub font: String,
@@ -114,7 +124,7 @@ pub struct WatermarkText {
     pub size: u32,
     /// `shadow_`, [0, 100] shadow opacity, default 0 (none).
     pub shadow: u32,
-    /// `rotate_`, [0, 360] clockwise degrees, default 0.
+    /// `rotate_`, [0, 360] clockwise degrees, default 0; `360` is normalised to `0`.
     pub rotate: u32,
 }
 
@@ -125,11 +135,14 @@ pub struct Watermark {
     pub opacity: u32,
     /// `g`, default `se`.
     pub gravity: Gravity,
-    /// `x`, [0, 4096] px, default 10.
+    /// `x`, [0, 4096] px, default 10; normalised to 10 unless the gravity is at the left or right
+    /// edge.
     pub x: u32,
-    /// `y`, [0, 4096] px, default 10.
+    /// `y`, [0, 4096] px, default 10; normalised to 10 unless the gravity is at the top or bottom
+    /// edge.
     pub y: u32,
-    /// `voffset`, [-1000, 1000] px, default 0.
+    /// `voffset`, [-1000, 1000] px, default 0; normalised to 0 unless the gravity is in the
+    /// middle row.
     pub voffset: i32,
     /// `fill`, default `false`: tile over the whole image.
     pub fill: bool,
@@ -183,6 +196,21 @@ fn num(
     }
 }
 
+/// `x` counts for the gravities at the left or right edge: `nw west sw ne east se`.
+pub(crate) fn uses_x(g: Gravity) -> bool {
+    !matches!(g, Gravity::North | Gravity::Center | Gravity::South)
+}
+
+/// `y` counts for the gravities at the top or bottom edge: `nw north ne sw south se`.
+pub(crate) fn uses_y(g: Gravity) -> bool {
+    !matches!(g, Gravity::West | Gravity::Center | Gravity::East)
+}
+
+/// `voffset` counts for the middle row: `west center east`.
+pub(crate) fn uses_voffset(g: Gravity) -> bool {
+    !uses_y(g)
+}
+
 pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Watermark, SpecError> {
     let mut raw = Raw::default();
     while let Some(p) = c.next_param() {
@@ -216,8 +244,8 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Watermark, SpecError> {
         Some(v) => Gravity::parse(NAME, "g", v, None)?,
         None => Gravity::Se,
     };
-    let x = num("x", raw.x, 0, 4096, None, 10)?;
-    let y = num("y", raw.y, 0, 4096, Some(EC_Y), 10)?;
+    let x = num("x", raw.x, 0, 4096, None, DEFAULT_MARGIN)?;
+    let y = num("y", raw.y, 0, 4096, Some(EC_Y), DEFAULT_MARGIN)?;
     let voffset = match raw.voffset {
         Some(v) => i32_in(NAME, Subject::Param("voffset"), v, -1000, 1000, Some(EC_VOFFSET))?,
         None => 0,
@@ -237,7 +265,8 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Watermark, SpecError> {
     };
     let size = num("size", raw.size, 1, 1000, Some(EC_SIZE), 40)?;
     let shadow = num("shadow", raw.shadow, 0, 100, Some(EC_SHADOW), 0)?;
-    let rotate = num("rotate", raw.rotate, 0, 360, Some(EC_ROTATE), 0)?;
+    // 360° is the identity, like 0°
+    let rotate = num("rotate", raw.rotate, 0, 360, Some(EC_ROTATE), 0)? % 360;
     let order = match num("order", raw.order, 0, 1, None, 0)? {
         0 => WatermarkOrder::ImageFirst,
         _ => WatermarkOrder::TextFirst,
@@ -263,6 +292,10 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Watermark, SpecError> {
         shadow,
         rotate,
     });
+    // drop what the gravity ignores (spec §2.2)
+    let x = if uses_x(gravity) { x } else { DEFAULT_MARGIN };
+    let y = if uses_y(gravity) { y } else { DEFAULT_MARGIN };
+    let voffset = if uses_voffset(gravity) { voffset } else { 0 };
     let (padx, pady) = if fill { (padx, pady) } else { (0, 0) };
     let mixed = image.is_some() && text.is_some();
     let (order, align, interval) = if mixed {
@@ -296,14 +329,17 @@ fn parse_text_param(v: &str) -> Result<String, SpecError> {
         return Err(empty());
     }
     let text = decode_param(NAME, "text", v, None)?;
-    let chars = text.chars().count();
-    if chars == 0 {
+    if text.is_empty() {
         return Err(empty());
     }
-    if chars > MAX_TEXT_CHARS {
+    if text.len() > MAX_TEXT_BYTES {
         return Err(SpecError::invalid(
             Some(EC_TEXT_LONG),
-            format!("{NAME}: parameter text must decode to at most {MAX_TEXT_CHARS} characters, got {chars}"),
+            format!(
+                "{NAME}: parameter text must decode to at most {MAX_TEXT_BYTES} bytes of UTF-8 (64 ASCII or \
+                 21 CJK characters), got {} bytes",
+                text.len()
+            ),
         ));
     }
     if text.chars().any(char::is_control) {
@@ -347,16 +383,17 @@ pub(crate) fn check_pre_process_action(name: &str) -> Result<(), SpecError> {
 
 /// Canonical form (see the module docs).
 pub(crate) fn write(w: &Watermark, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(
-        f,
-        "{NAME},t_{},g_{},x_{},y_{},voffset_{},fill_{}",
-        w.opacity,
-        w.gravity,
-        w.x,
-        w.y,
-        w.voffset,
-        u8::from(w.fill)
-    )?;
+    write!(f, "{NAME},t_{},g_{}", w.opacity, w.gravity)?;
+    if uses_x(w.gravity) {
+        write!(f, ",x_{}", w.x)?;
+    }
+    if uses_y(w.gravity) {
+        write!(f, ",y_{}", w.y)?;
+    }
+    if uses_voffset(w.gravity) {
+        write!(f, ",voffset_{}", w.voffset)?;
+    }
+    write!(f, ",fill_{}", u8::from(w.fill))?;
     if w.fill {
         write!(f, ",padx_{},pady_{}", w.padx, w.pady)?;
     }
@@ -401,7 +438,7 @@ mod tests {
     use super::*;
 
     /// Canonical prefix with every basic default.
-    const BASE: &str = "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0";
+    const BASE: &str = "watermark,t_100,g_se,x_10,y_10,fill_0";
     /// Canonical text options with every default.
     const TEXT_DEFAULTS: &str = "type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0";
 
@@ -411,119 +448,146 @@ mod tests {
             // text (spec example "Hello 图片服务!"), URL-safe and standard spellings print the same
             (
                 "watermark,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,\
                     type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0"),
             ),
             (
                 "watermark,text_SGVsbG8g5Zu+54mH5pyN5YqhIQ==",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,\
                     type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0"),
             ),
             // every text option
             (
                 "watermark,text_SGVsbG8,type_ZmFuZ3poZW5nc2h1c29uZw,color_ff0000,size_30,shadow_50,rotate_45,\
                  t_90,g_nw,x_0,y_20,voffset_-100",
-                Ok(
-                    "watermark,t_90,g_nw,x_0,y_20,voffset_-100,fill_0,text_SGVsbG8,type_ZmFuZ3poZW5nc2h1c29uZw,\
-                    color_FF0000,size_30,shadow_50,rotate_45",
-                ),
+                Ok("watermark,t_90,g_nw,x_0,y_20,fill_0,text_SGVsbG8,type_ZmFuZ3poZW5nc2h1c29uZw,\
+                    color_FF0000,size_30,shadow_50,rotate_45"),
             ),
             // explicit defaults print the same as omitted ones
             (
                 "watermark,text_SGVsbG8,type_d3F5LXplbmhlaQ==,color_000000,size_40,shadow_0,rotate_0,t_100,g_se,\
                  x_10,y_10,voffset_0,fill_0",
-                Ok(
-                    "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
-                    size_40,shadow_0,rotate_0",
-                ),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
+                    size_40,shadow_0,rotate_0"),
             ),
             // bounds
             (
-                "watermark,text_SGVsbG8,size_1000,shadow_100,rotate_360,t_0,x_4096,y_4096,voffset_1000",
-                Ok("watermark,t_0,g_se,x_4096,y_4096,voffset_1000,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
-                    color_000000,size_1000,shadow_100,rotate_360"),
+                "watermark,text_SGVsbG8,size_1000,shadow_100,rotate_359,t_0,x_4096,y_4096",
+                Ok("watermark,t_0,g_se,x_4096,y_4096,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
+                    color_000000,size_1000,shadow_100,rotate_359"),
             ),
+            (
+                "watermark,text_SGVsbG8,g_east,x_0,voffset_1000",
+                Ok("watermark,t_100,g_east,x_0,voffset_1000,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
+                    color_000000,size_40,shadow_0,rotate_0"),
+            ),
+            (
+                "watermark,text_SGVsbG8,g_west,voffset_-1000",
+                Ok("watermark,t_100,g_west,x_10,voffset_-1000,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
+                    color_000000,size_40,shadow_0,rotate_0"),
+            ),
+            // text rotation: 360° is the identity, printed as 0
+            (
+                "watermark,text_SGVsbG8,rotate_360",
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,\
+                type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0"),
+            ),
+            // x / y / voffset only where the gravity uses them (spec §2.2): the others are
+            // validated, then dropped, so equivalent spellings print the same
+            (
+                "watermark,image_YS5wbmc,g_north,x_99,y_5,voffset_7",
+                Ok("watermark,t_100,g_north,y_5,fill_0,image_YS5wbmc"),
+            ),
+            ("watermark,image_YS5wbmc,g_north,y_5", Ok("watermark,t_100,g_north,y_5,fill_0,image_YS5wbmc")),
+            ("watermark,image_YS5wbmc,g_south,x_0", Ok("watermark,t_100,g_south,y_10,fill_0,image_YS5wbmc")),
+            (
+                "watermark,image_YS5wbmc,g_center,x_1,y_2",
+                Ok("watermark,t_100,g_center,voffset_0,fill_0,image_YS5wbmc"),
+            ),
+            (
+                "watermark,image_YS5wbmc,g_east,y_300,voffset_-5",
+                Ok("watermark,t_100,g_east,x_10,voffset_-5,fill_0,image_YS5wbmc"),
+            ),
+            (
+                "watermark,image_YS5wbmc,g_ne,voffset_50",
+                Ok("watermark,t_100,g_ne,x_10,y_10,fill_0,image_YS5wbmc"),
+            ),
+            ("watermark,image_YS5wbmc,g_sw,x_3,y_4", Ok("watermark,t_100,g_sw,x_3,y_4,fill_0,image_YS5wbmc")),
+            ("watermark,image_YS5wbmc,voffset_9", Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_YS5wbmc")),
+            // ... but always validated
+            ("watermark,image_YS5wbmc,g_center,y_8000", Err((InvalidArgument, Some("0040-00000264")))),
+            ("watermark,image_YS5wbmc,g_se,voffset_2000", Err((InvalidArgument, Some("0040-00000268")))),
+            ("watermark,image_YS5wbmc,g_north,x_5000", Err((InvalidArgument, None))),
             // fill + padding; padding without fill is dropped
             (
                 "watermark,text_SGVsbG8,fill_1,padx_5,pady_6",
-                Ok(
-                    "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_1,padx_5,pady_6,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
-                    color_000000,size_40,shadow_0,rotate_0",
-                ),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_1,padx_5,pady_6,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
+                    color_000000,size_40,shadow_0,rotate_0"),
             ),
             (
                 "watermark,text_SGVsbG8,fill_1",
-                Ok(
-                    "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_1,padx_0,pady_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
-                    color_000000,size_40,shadow_0,rotate_0",
-                ),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_1,padx_0,pady_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,\
+                    color_000000,size_40,shadow_0,rotate_0"),
             ),
             (
                 "watermark,text_SGVsbG8,padx_5,pady_6",
-                Ok(
-                    "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
-                    size_40,shadow_0,rotate_0",
-                ),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
+                    size_40,shadow_0,rotate_0"),
             ),
             // image (spec example image/panda.png)
             (
                 "watermark,image_aW1hZ2UvcGFuZGEucG5n",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_aW1hZ2UvcGFuZGEucG5n"),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_aW1hZ2UvcGFuZGEucG5n"),
             ),
             (
                 "watermark,image_aW1hZ2UvcGFuZGEucG5n,g_center,t_50",
-                Ok("watermark,t_50,g_center,x_10,y_10,voffset_0,fill_0,image_aW1hZ2UvcGFuZGEucG5n"),
+                Ok("watermark,t_50,g_center,voffset_0,fill_0,image_aW1hZ2UvcGFuZGEucG5n"),
             ),
             // text options without text are dropped
             (
                 "watermark,image_cGFuZGEucG5n,size_30,color_FF0000,type_ZmFuZ3poZW5nc2h1c29uZw",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_cGFuZGEucG5n"),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_cGFuZGEucG5n"),
             ),
             // order/align/interval only for text + image
             (
                 "watermark,image_cGFuZGEucG5n,order_1,align_0,interval_5",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_cGFuZGEucG5n"),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_cGFuZGEucG5n"),
             ),
             (
                 "watermark,image_cGFuZGEucG5n,text_SGVsbG8",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_cGFuZGEucG5n,text_SGVsbG8,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_cGFuZGEucG5n,text_SGVsbG8,\
                     type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0,order_0,align_2,interval_0"),
             ),
             (
                 "watermark,text_SGVsbG8,image_cGFuZGEucG5n,order_+1,align_01,interval_1000",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_cGFuZGEucG5n,text_SGVsbG8,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_cGFuZGEucG5n,text_SGVsbG8,\
                     type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0,order_1,align_1,interval_1000"),
             ),
             // image pre-processing (spec example panda.png?x-oss-process=image/resize,P_30)
             (
                 "watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,\
                     image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLG1fbGZpdCxQXzMwLGxpbWl0XzE"),
             ),
             // pics/Koala.jpg?x-oss-process=image/resize,w_100/rotate,90
             (
                 "watermark,image_cGljcy9Lb2FsYS5qcGc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsd18xMDAvcm90YXRlLDkw",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,\
                     image_cGljcy9Lb2FsYS5qcGc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsbV9sZml0LHdfMTAwLGxpbWl0XzEvcm90YXRlLDkw"),
             ),
             // every allowed pre-processing action
             (
                 "watermark,image_YS5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9jcm9wLHdfMTAsaF8xMC9pbmRleGNyb3AseF81L3JvdW5kZWQtY29ybmVycyxyXzMvcm90YXRlLDkwL3Jlc2l6ZSxQXzEwLHBfNTA",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,\
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,\
                     image_YS5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9jcm9wLHdfMTAsaF8xMCx4XzAseV8wLGdfbncvaW5kZXhjcm9wLHhfNSxpXzAvcm91bmRlZC1jb3JuZXJzLHJfMy9yb3RhdGUsOTAvcmVzaXplLG1fbGZpdCxQXzEwLGxpbWl0XzE"),
             ),
             // a '?' that is not the marker stays in the key
-            (
-                "watermark,image_YS5wbmc_Zm9v",
-                Ok("watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,image_YS5wbmc_Zm9v"),
-            ),
+            ("watermark,image_YS5wbmc_Zm9v", Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_YS5wbmc_Zm9v")),
             // unknown keys ignored, last duplicate wins
             (
                 "watermark,text_YQ,text_SGVsbG8,foo_1,bar",
-                Ok(
-                    "watermark,t_100,g_se,x_10,y_10,voffset_0,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
-                    size_40,shadow_0,rotate_0",
-                ),
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
+                    size_40,shadow_0,rotate_0"),
             ),
             // EC catalogue (spec §5.3)
             ("watermark,text_SGVsbG8,type_notbase64", Err((BadRequest, Some("0040-00000250")))),
@@ -588,19 +652,62 @@ mod tests {
             ("watermark,text_YQpi", Err((InvalidArgument, None))), // "a\nb"
             ("watermark,text__-4", Err((InvalidArgument, None))),  // not UTF-8
             ("watermark,text_SGVsbG8,type_", Err((InvalidArgument, None))), // empty font name
+            ("watermark,text_SGVsbG8,type__-4", Err((InvalidArgument, Some("0040-00000250")))), // not UTF-8
             ("watermark,text_notbase64", Err((BadRequest, None))),
         ];
         check(ROWS);
     }
 
+    /// OSS: "max 64 characters (≤21 CJK)": the limit is 64 bytes of UTF-8 (21 × 3 = 63).
     #[test]
-    fn text_length_counts_characters_not_bytes() {
-        let cjk64 = encode_base64_url("图".repeat(64).as_bytes());
-        check_ok(&format!("watermark,text_{cjk64}"), &format!("{BASE},text_{cjk64},{TEXT_DEFAULTS}"));
-        let cjk65 = encode_base64_url("图".repeat(65).as_bytes());
-        check_err(&format!("watermark,text_{cjk65}"), InvalidArgument, Some("0040-00000259"));
-        let ascii64 = encode_base64_url("a".repeat(64).as_bytes());
-        check_ok(&format!("watermark,text_{ascii64}"), &format!("{BASE},text_{ascii64},{TEXT_DEFAULTS}"));
+    fn text_length_counts_bytes_of_utf8() {
+        let ok = |text: &str| {
+            let b64 = encode_base64_url(text.as_bytes());
+            check_ok(&format!("watermark,text_{b64}"), &format!("{BASE},text_{b64},{TEXT_DEFAULTS}"));
+        };
+        let too_long = |text: &str| {
+            let b64 = encode_base64_url(text.as_bytes());
+            check_err(&format!("watermark,text_{b64}"), InvalidArgument, Some("0040-00000259"));
+        };
+        ok(&"a".repeat(64));
+        too_long(&"a".repeat(65));
+        ok(&"图".repeat(21)); // 63 bytes
+        too_long(&"图".repeat(22)); // 66 bytes, 22 characters
+        ok(&format!("{}é", "a".repeat(62))); // 64 bytes, 63 characters
+        too_long(&format!("{}é", "a".repeat(63))); // 65 bytes, 64 characters
+        ok(&format!("a{}", "图".repeat(21))); // 64 bytes
+        too_long(&"😀".repeat(17)); // 68 bytes, 17 characters
+        check_msg(
+            &format!("watermark,text_{}", encode_base64_url("图".repeat(22).as_bytes())),
+            "watermark: parameter text must decode to at most 64 bytes of UTF-8 (64 ASCII or 21 CJK \
+             characters), got 66 bytes",
+        );
+    }
+
+    /// The decoded `image_` key follows the object key rules (EC 265 for every violation).
+    #[test]
+    fn image_key_rules() {
+        let image = |key: &str| format!("watermark,image_{}", encode_base64_url(key.as_bytes()));
+        let long = "k".repeat(1023);
+        check_ok(&image(&long), &format!("{BASE},image_{}", encode_base64_url(long.as_bytes())));
+        // 1023 bytes of key, then the pre-processing suffix: the limit applies to the key alone
+        let with_pre = format!("{long}?x-oss-process=image/rotate,90");
+        check_ok(&image(&with_pre), &format!("{BASE},image_{}", encode_base64_url(with_pre.as_bytes())));
+        let ec = Some("0040-00000265");
+        check_err(&image(&"k".repeat(1024)), InvalidArgument, ec);
+        check_err(&image(&format!("{}é", "k".repeat(1022))), InvalidArgument, ec); // 1024 bytes
+        check_err(&image("\\a.png"), InvalidArgument, ec);
+        check_err(&image("/a.png"), InvalidArgument, ec);
+        check_err(&image("a\u{1}b.png"), InvalidArgument, ec);
+        check_err(&image("a\tb.png"), InvalidArgument, ec);
+        check_err(&image("a\u{7f}.png"), InvalidArgument, ec);
+        check_err(&image("a.png\u{0}?x-oss-process=image/rotate,90"), InvalidArgument, ec);
+        check_err(&image("?x-oss-process=image/rotate,90"), InvalidArgument, ec); // empty key
+        check_msg(
+            &image("\\a.png"),
+            "watermark: parameter image must decode to an object key that does not start with '/' or '\\', \
+             got \"\\\\a.png\"",
+        );
     }
 
     #[test]
