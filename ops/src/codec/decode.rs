@@ -1,0 +1,218 @@
+//! Decoding to a [`Frame`]: JPEG through zune-jpeg (or jpeg-decoder's DCT scaling when a large
+//! downscale follows), everything else through the `image` crate; embedded ICC profiles are
+//! converted to sRGB with moxcms; EXIF orientation and JPEG quality are read on the way.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader};
+
+use super::{CodecError, Probe, SourceFormat, jpeg_quality};
+use crate::frame::Frame;
+
+/// What decoding learned besides the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecodeInfo {
+    /// EXIF orientation 1..=8 when present.
+    pub orientation: Option<u16>,
+    /// The JPEG source's quality, estimated from its quantisation tables.
+    pub jpeg_quality: Option<u8>,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> CodecError {
+    CodecError::Corrupt(e.to_string())
+}
+
+/// EXIF orientation from any container kamadak-exif reads.
+pub fn orientation(bytes: &[u8]) -> Option<u16> {
+    let exif = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok()?;
+    let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
+    let v = field.value.get_uint(0)?;
+    (1..=8).contains(&v).then_some(v as u16)
+}
+
+/// Decode the first frame. `shrink_to`: the decoder may return a smaller image as long as it
+/// is at least this size (used for JPEG DCT scaling); `None` decodes at full size.
+pub fn decode_frame(
+    bytes: &[u8],
+    probe: &Probe,
+    shrink_to: Option<(u32, u32)>,
+) -> Result<(Frame, DecodeInfo), CodecError> {
+    let mut info = DecodeInfo { orientation: orientation(bytes), jpeg_quality: None };
+    let frame = match probe.format {
+        SourceFormat::Jpeg => {
+            info.jpeg_quality = jpeg_quality::estimate(bytes);
+            let scaled = match shrink_to {
+                Some((w, h)) if w.saturating_mul(2) <= probe.width && h.saturating_mul(2) <= probe.height => {
+                    decode_jpeg_scaled(bytes, probe, w, h)?
+                }
+                _ => None,
+            };
+            match scaled {
+                Some(f) => f,
+                None => decode_jpeg(bytes, probe)?,
+            }
+        }
+        _ => decode_other(bytes, probe)?,
+    };
+    Ok((frame, info))
+}
+
+fn decode_jpeg(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let opts = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(probe.width as usize)
+        .set_max_height(probe.height as usize)
+        .set_strict_mode(false);
+    let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
+    d.decode_headers().map_err(corrupt)?;
+    let meta = d.info().ok_or_else(|| corrupt("no image information"))?;
+    if (u32::from(meta.width), u32::from(meta.height)) != (probe.width, probe.height) {
+        return Err(corrupt("the dimensions changed between probe and decode"));
+    }
+    let icc = d.icc_profile();
+    let data = d.decode().map_err(corrupt)?;
+    let frame =
+        Frame::from_raw(probe.width, probe.height, 3, data).ok_or_else(|| corrupt("short pixel buffer"))?;
+    Ok(to_srgb(frame, icc.as_deref()))
+}
+
+/// DCT-domain scaling: 1/2, 1/4 or 1/8 of the size, never below `(w, h)`. `None` when the
+/// image is not plain RGB or greyscale (CMYK goes through the full decoder).
+fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Option<Frame>, CodecError> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().map_err(corrupt)?;
+    let Some(meta) = d.info() else { return Ok(None) };
+    if (u32::from(meta.width), u32::from(meta.height)) != (probe.width, probe.height) {
+        return Err(corrupt("the dimensions changed between probe and decode"));
+    }
+    if !matches!(meta.pixel_format, jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8) {
+        return Ok(None);
+    }
+    let req = |v: u32| v.clamp(1, u32::from(u16::MAX)) as u16;
+    let (sw, sh) = d.scale(req(w), req(h)).map_err(corrupt)?;
+    let icc = d.icc_profile();
+    let data = d.decode().map_err(corrupt)?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    let frame = match meta.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => {
+            let mut rgb = Vec::with_capacity(data.len() * 3);
+            for &v in &data {
+                rgb.extend_from_slice(&[v, v, v]);
+            }
+            Frame::from_raw(sw, sh, 3, rgb)
+        }
+        _ => Frame::from_raw(sw, sh, 3, data),
+    };
+    let frame = frame.ok_or_else(|| corrupt("short pixel buffer"))?;
+    Ok(Some(to_srgb(frame, icc.as_deref())))
+}
+
+fn decode_other(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
+    let f = probe.format.image_format().ok_or(CodecError::Unsupported("no decoder for this format"))?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), f);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(probe.width);
+    limits.max_image_height = Some(probe.height);
+    // One 16-bit RGBA frame plus the decoder's own buffers.
+    limits.max_alloc = Some(u64::from(probe.width) * u64::from(probe.height) * 8 + (64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    if decoder.dimensions() != (probe.width, probe.height) {
+        return Err(corrupt("the dimensions changed between probe and decode"));
+    }
+    let icc = decoder.icc_profile().ok().flatten();
+    let img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let frame = if img.color().has_alpha() {
+        let rgba = img.into_rgba8();
+        Frame::from_raw(rgba.width(), rgba.height(), 4, rgba.into_raw())
+    } else {
+        let rgb = img.into_rgb8();
+        Frame::from_raw(rgb.width(), rgb.height(), 3, rgb.into_raw())
+    };
+    let frame = frame.ok_or_else(|| corrupt("short pixel buffer"))?;
+    Ok(to_srgb(frame, icc.as_deref()))
+}
+
+/// Convert from an embedded RGB ICC profile to sRGB. Profiles that do not parse, that are
+/// not RGB, or that already are sRGB leave the pixels as they are.
+fn to_srgb(mut frame: Frame, icc: Option<&[u8]>) -> Frame {
+    let Some(icc) = icc else { return frame };
+    if icc.len() < 132 {
+        return frame;
+    }
+    let Ok(src) = moxcms::ColorProfile::new_from_slice(icc) else { return frame };
+    if src.color_space != moxcms::DataColorSpace::Rgb || looks_like_srgb(icc) {
+        return frame;
+    }
+    let layout = if frame.channels == 4 { moxcms::Layout::Rgba } else { moxcms::Layout::Rgb };
+    let dst = moxcms::ColorProfile::new_srgb();
+    let Ok(t) = src.create_transform_8bit(layout, &dst, layout, moxcms::TransformOptions::default()) else {
+        return frame;
+    };
+    let mut out = vec![0u8; frame.data.len()];
+    if t.transform(&frame.data, &mut out).is_ok() {
+        frame.data = out;
+    }
+    frame
+}
+
+/// The common sRGB profiles name themselves in their description.
+fn looks_like_srgb(icc: &[u8]) -> bool {
+    icc.windows(4).take(4096).any(|w| w == b"sRGB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::probe;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let mut data = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                data.extend_from_slice(&[(x % 256) as u8, (y % 256) as u8, 128]);
+            }
+        }
+        let mut out = Vec::new();
+        let e = jpeg_encoder::Encoder::new(&mut out, 90);
+        e.encode(&data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).unwrap();
+        out
+    }
+
+    #[test]
+    fn jpeg_full_and_scaled() {
+        let bytes = jpeg(640, 480);
+        let p = probe(&bytes).unwrap();
+        let (f, info) = decode_frame(&bytes, &p, None).unwrap();
+        assert_eq!((f.width, f.height, f.channels), (640, 480, 3));
+        assert_eq!(info.jpeg_quality, Some(90));
+        // A 100x75 target allows 1/4 scale (160x120) but not 1/8 (80x60).
+        let (f, _) = decode_frame(&bytes, &p, Some((100, 75))).unwrap();
+        assert_eq!((f.width, f.height), (160, 120));
+    }
+
+    #[test]
+    fn png_with_alpha() {
+        let img = image::RgbaImage::from_pixel(4, 3, image::Rgba([1, 2, 3, 100]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        let p = probe(&out).unwrap();
+        let (f, _) = decode_frame(&out, &p, None).unwrap();
+        assert_eq!((f.width, f.height, f.channels), (4, 3, 4));
+        assert_eq!(f.pixel(0, 0), &[1, 2, 3, 100]);
+    }
+
+    #[test]
+    fn truncated_jpeg_is_corrupt_not_a_panic() {
+        let bytes = jpeg(64, 64);
+        for cut in [20, 200, bytes.len() / 2] {
+            let cut_bytes = &bytes[..cut];
+            if let Ok(p) = probe(cut_bytes) {
+                let _ = decode_frame(cut_bytes, &p, None);
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Run a chain on source bytes under limits and a deadline.
+//!
+//! The order, for every request:
+//! 1. refuse what this build cannot do, before any work;
+//! 2. probe the header and check the source limits;
+//! 3. settle the output: format (the `format` action, else the source's), quality, interlace;
+//! 4. decode, shrinking in the DCT domain when the chain starts with a large JPEG downscale;
+//!    convert to sRGB; apply the EXIF orientation first unless `auto-orient,0` (OSS: auto-orient
+//!    runs before the other actions, and its documented default is 1);
+//! 5. run the actions in order, checking the deadline between them;
+//! 6. encode.
+
+use std::time::Instant;
+
+use crate::codec::decode::decode_frame;
+use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
+use crate::codec::{self, CodecError, Limits, SourceFormat};
+use crate::frame::{Frame, OpContext, OpError, OutputLimits};
+use crate::op;
+use crate::spec::Format;
+use crate::spec::Quality;
+use crate::spec::{Action, Chain};
+
+/// Output quality for JPEG and WebP when the chain has no `quality` action.
+pub const DEFAULT_QUALITY: u8 = 85;
+
+/// A rendered answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    pub mime: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineError {
+    Codec(CodecError),
+    Op(OpError),
+    /// An action or output this build does not have.
+    NotImplemented(&'static str),
+    /// The deadline passed between two steps.
+    Deadline,
+}
+
+impl From<CodecError> for PipelineError {
+    fn from(e: CodecError) -> Self {
+        PipelineError::Codec(e)
+    }
+}
+
+impl From<OpError> for PipelineError {
+    fn from(e: OpError) -> Self {
+        PipelineError::Op(e)
+    }
+}
+
+impl std::fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineError::Codec(e) => e.fmt(f),
+            PipelineError::Op(e) => e.fmt(f),
+            PipelineError::NotImplemented(a) => write!(f, "{a} is not implemented"),
+            PipelineError::Deadline => f.write_str("deadline passed"),
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+/// The first part of `chain` this build cannot run, if any.
+pub fn unsupported(chain: &Chain) -> Option<&'static str> {
+    chain.actions.iter().find_map(|a| match a {
+        Action::Watermark(_) => Some("watermark"),
+        Action::Format(Format::Heic) => Some("format,heic"),
+        Action::Format(Format::Avif) => Some("format,avif"),
+        _ => None,
+    })
+}
+
+fn check(deadline: Instant) -> Result<(), PipelineError> {
+    if Instant::now() > deadline { Err(PipelineError::Deadline) } else { Ok(()) }
+}
+
+/// The output settings a chain asks for; the last `format`/`quality`/`interlace` wins.
+fn output_settings(chain: &Chain, source: SourceFormat, source_quality: Option<u8>) -> EncodeOptions {
+    let source_format = match source {
+        SourceFormat::Jpeg => Format::Jpg,
+        SourceFormat::Png => Format::Png,
+        SourceFormat::Gif => Format::Gif,
+        SourceFormat::Webp => Format::Webp,
+        SourceFormat::Bmp => Format::Bmp,
+        SourceFormat::Tiff => Format::Tiff,
+        SourceFormat::Heic => Format::Heic,
+        SourceFormat::Avif => Format::Avif,
+    };
+    let mut format = source_format;
+    let mut quality: Option<Quality> = None;
+    let mut progressive = false;
+    for a in &chain.actions {
+        match a {
+            // OSS keeps GIF output only for GIF sources.
+            Action::Format(Format::Gif) if source != SourceFormat::Gif => {}
+            Action::Format(f) => format = *f,
+            Action::Quality(q) => quality = Some(*q),
+            Action::Interlace(i) => progressive = i.progressive,
+            _ => {}
+        }
+    }
+    // q is relative to a JPEG source's own quality; for other sources it acts like Q.
+    // Q is absolute but never above the JPEG source's quality.
+    let cap = source_quality.unwrap_or(100);
+    let quality = match quality {
+        None => DEFAULT_QUALITY.min(cap),
+        Some(Quality::Relative(q)) => match source_quality {
+            Some(sq) => ((u32::from(sq) * q + 50) / 100).clamp(1, 100) as u8,
+            None => q.clamp(1, 100) as u8,
+        },
+        Some(Quality::Absolute(q)) => (q.clamp(1, 100) as u8).min(cap),
+    };
+    EncodeOptions { format, quality, progressive }
+}
+
+/// The size the first resize will produce, when the chain starts with one (after settings
+/// actions), for shrink-on-load. `(w, h)` are the oriented source dimensions.
+fn first_resize_target(chain: &Chain, w: u32, h: u32, limits: &OutputLimits) -> Option<(u32, u32)> {
+    for a in &chain.actions {
+        match a {
+            Action::Resize(r) => {
+                let plan = op::resize::plan(w, h, r, limits).ok()?;
+                return Some((plan.width, plan.height));
+            }
+            Action::Quality(_) | Action::Format(_) | Action::Interlace(_) | Action::AutoOrient(_) => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+pub fn run(
+    chain: &Chain,
+    source: &[u8],
+    limits: &Limits,
+    deadline: Instant,
+) -> Result<Rendered, PipelineError> {
+    if let Some(name) = unsupported(chain) {
+        return Err(PipelineError::NotImplemented(name));
+    }
+    let probe = codec::probe(source)?;
+    codec::check_source(&probe, source.len() as u64, limits)?;
+    check(deadline)?;
+
+    match chain.actions.as_slice() {
+        [Action::Info] => {
+            return Ok(Rendered {
+                bytes: op::info::info(source, &probe).into_bytes(),
+                mime: "application/json",
+            });
+        }
+        [Action::AverageHue] => {
+            let (frame, _) = decode_frame(source, &probe, Some((64, 64)))?;
+            return Ok(Rendered {
+                bytes: op::average_hue::average_hue(&frame).into_bytes(),
+                mime: "application/json",
+            });
+        }
+        _ => {}
+    }
+
+    let out_limits = OutputLimits {
+        max_side: limits.max_output_side,
+        max_pixels: limits.max_output_pixels,
+        max_rotate_side: limits.max_rotate_side,
+    };
+    let auto_orient = !chain.actions.iter().any(|a| matches!(a, Action::AutoOrient(o) if !o.enabled));
+    let orientation = if auto_orient { codec::decode::orientation(source) } else { None };
+    let swapped = matches!(orientation, Some(5..=8));
+    let (ow, oh) = if swapped { (probe.height, probe.width) } else { (probe.width, probe.height) };
+
+    // Shrink-on-load: decode no smaller than twice the first resize's target.
+    let shrink = first_resize_target(chain, ow, oh, &out_limits).map(|(w, h)| {
+        let (w, h) = (w.saturating_mul(2), h.saturating_mul(2));
+        if swapped { (h, w) } else { (w, h) }
+    });
+    let (mut frame, info) = decode_frame(source, &probe, shrink)?;
+    let settings = output_settings(chain, probe.format, info.jpeg_quality);
+    let cx =
+        OpContext { alpha: keeps_alpha(settings.format), background: [255, 255, 255], limits: out_limits };
+    if let Some(o) = orientation {
+        frame = op::auto_orient::orient(frame, o);
+    }
+    check(deadline)?;
+
+    // Sizes for the first resize are planned against the source, not the pre-shrunk frame.
+    let mut logical = Some((ow, oh));
+    for a in &chain.actions {
+        frame = match a {
+            Action::Resize(r) => {
+                let (sw, sh) = logical.take().unwrap_or((frame.width, frame.height));
+                let plan = op::resize::plan(sw, sh, r, &out_limits)?;
+                let mut f = if (plan.width, plan.height) == (frame.width, frame.height) {
+                    frame
+                } else {
+                    op::resample::resample(&frame, plan.width, plan.height)
+                };
+                if let Some(rect) = plan.crop {
+                    f = op::resize::crop_frame(&f, rect);
+                }
+                if let Some(pad) = &plan.pad {
+                    f = op::resize::pad_frame(&f, pad, &cx);
+                }
+                f
+            }
+            Action::Crop(c) => op::crop::apply(frame, c)?,
+            Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
+            Action::Circle(c) => op::circle::apply(frame, c, &cx)?,
+            Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, &cx)?,
+            Action::Rotate(r) => op::rotate::apply(frame, r, &cx)?,
+            Action::Blur(b) => op::blur::apply(frame, b),
+            Action::Bright(b) => op::bright::apply(frame, b),
+            Action::Contrast(c) => op::contrast::apply(frame, c),
+            Action::Sharpen(s) => op::sharpen::apply(frame, s),
+            // Settings, handled above; info/average-hue only stand alone; watermark refused above.
+            Action::AutoOrient(_)
+            | Action::Quality(_)
+            | Action::Format(_)
+            | Action::Interlace(_)
+            | Action::Info
+            | Action::AverageHue
+            | Action::Watermark(_) => frame,
+        };
+        // Any geometric action ends the "logical source" used for the first resize.
+        if !matches!(a, Action::AutoOrient(_) | Action::Quality(_) | Action::Format(_) | Action::Interlace(_))
+        {
+            logical = None;
+        }
+        check(deadline)?;
+    }
+
+    // Drop the alpha channel when the output cannot keep it, or when nothing is translucent.
+    if frame.has_alpha() && (!cx.alpha || !frame.is_translucent()) {
+        frame = frame.flatten(cx.background);
+    }
+    let bytes = encode(&frame, &settings)?;
+    Ok(Rendered { bytes, mime: settings.format.mime() })
+}
+
+/// A convenience for tests and benchmarks: decode → `Frame` at full size.
+pub fn decode_full(source: &[u8]) -> Result<Frame, PipelineError> {
+    let probe = codec::probe(source)?;
+    Ok(decode_frame(source, &probe, None)?.0)
+}
