@@ -189,11 +189,19 @@ fn serve(config: Config) -> i32 {
         OriginConfig::Fs { root } => format!("fs:{}", root.display()),
         OriginConfig::S3 { endpoint, .. } => format!("s3:{}", endpoint.as_deref().unwrap_or("aws")),
     };
+    let pool = match crate::worker::Pool::new(config.workers, config.queue, metrics.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pixgate: cannot start the image workers: {e}");
+            return 1;
+        }
+    };
     let state = Arc::new(State {
         config: Arc::new(config),
         origin,
         metrics: metrics.clone(),
         inflight: inflight.clone(),
+        pool,
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");

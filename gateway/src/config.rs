@@ -281,15 +281,7 @@ impl BucketConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    pub max_source_bytes: u64,
-    pub max_source_side: u32,
-    pub max_source_pixels: u64,
-    pub max_output_side: u32,
-    pub max_output_pixels: u64,
-    pub max_rotate_side: u32,
-}
+pub use pixgate_ops::codec::Limits;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]

@@ -35,6 +35,15 @@ pub enum GatewayError {
     /// A bad request that is not about the processing language.
     InvalidArgument(String),
     InvalidObjectName(String),
+    /// A source that does not decode, or is not an image.
+    BadRequest(String),
+    /// A source or output over a limit, with OSS's EC.
+    ImageTooLarge {
+        message: String,
+        ec: &'static str,
+    },
+    /// Every worker is busy and the queue is full.
+    SlowDown,
     NoSuchKey,
     NoSuchBucket,
     NoSuchStyle(String),
@@ -70,6 +79,17 @@ impl GatewayError {
             E::Spec(e) => (400, e.kind.code(), e.ec, e.message.clone(), Fault::Client),
             E::InvalidArgument(m) => (400, "InvalidArgument", None, m.clone(), Fault::Client),
             E::InvalidObjectName(m) => (400, "InvalidObjectName", None, m.clone(), Fault::Client),
+            E::BadRequest(m) => (400, "BadRequest", None, m.clone(), Fault::Client),
+            E::ImageTooLarge { message, ec } => {
+                (400, "ImageTooLarge", Some(*ec), message.clone(), Fault::Client)
+            }
+            E::SlowDown => (
+                503,
+                "SlowDown",
+                None,
+                "Please reduce your request rate: every image worker is busy.".into(),
+                Fault::Internal,
+            ),
             E::NoSuchKey => (
                 404,
                 "NoSuchKey",
@@ -158,15 +178,13 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Escape text for an XML element.
+/// Escape text for an XML element (quotes need no escaping in element content).
 pub fn xml_escape(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {
                 let _ = write!(out, "&#x{:X};", c as u32);
             }
@@ -214,6 +232,9 @@ mod tests {
             (GatewayError::GatewayTimeout("origin"), 504, "GatewayTimeout"),
             (GatewayError::Internal("panic at x.rs:1".into()), 500, "InternalError"),
             (GatewayError::InvalidRange { size: Some(3) }, 416, "InvalidRange"),
+            (GatewayError::BadRequest("x".into()), 400, "BadRequest"),
+            (GatewayError::ImageTooLarge { message: "x".into(), ec: "0040-00000009" }, 400, "ImageTooLarge"),
+            (GatewayError::SlowDown, 503, "SlowDown"),
         ];
         for (e, status, code) in rows {
             let p = e.public();
@@ -245,7 +266,7 @@ mod tests {
         assert_eq!(
             body,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>InvalidArgument</Code>\n  \
-             <Message>m_&lt;abc&gt; &amp; &quot;x&quot;</Message>\n  <RequestId>5F0A</RequestId>\n  \
+             <Message>m_&lt;abc&gt; &amp; \"x\"</Message>\n  <RequestId>5F0A</RequestId>\n  \
              <HostId>h&lt;o&gt;st</HostId>\n  <EC>0040-00000311</EC>\n  \
              <RecommendDoc>https://api.aliyun.com/troubleshoot?q=0040-00000311</RecommendDoc>\n</Error>\n"
         );

@@ -13,6 +13,7 @@ pub mod origin;
 pub mod route;
 pub mod service;
 mod shutdown;
+pub mod worker;
 
 /// The binary's entry point.
 pub fn main_entry() -> ! {

@@ -1,7 +1,7 @@
 //! Prometheus metric families (contract §6). Labels never carry keys, buckets or raw parameters.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// Buckets that resolve both sub-millisecond cache hits and multi-second renders.
@@ -17,6 +17,10 @@ pub struct Metrics {
     pub request_duration: HistogramVec,
     pub origin_requests_total: IntCounterVec,
     pub origin_duration: Histogram,
+    pub stage_duration: HistogramVec,
+    pub workers_busy: IntGauge,
+    pub queue_depth: IntGauge,
+    pub rejected_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -55,11 +59,30 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("valid metric");
+        let stage_duration = HistogramVec::new(
+            HistogramOpts::new("pixgate_stage_duration_seconds", "Time spent in each stage of processing.")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("valid metric");
+        let workers_busy =
+            IntGauge::new("pixgate_workers_busy", "Image workers running a job.").expect("valid metric");
+        let queue_depth =
+            IntGauge::new("pixgate_queue_depth", "Jobs waiting for an image worker.").expect("valid metric");
+        let rejected_total = IntCounterVec::new(
+            Opts::new("pixgate_rejected_total", "Requests refused before processing, by reason."),
+            &["reason"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
             Box::new(origin_requests_total.clone()),
             Box::new(origin_duration.clone()),
+            Box::new(stage_duration.clone()),
+            Box::new(workers_busy.clone()),
+            Box::new(queue_depth.clone()),
+            Box::new(rejected_total.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -67,7 +90,17 @@ impl Metrics {
         registry
             .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
             .expect("metric names are unique");
-        Metrics { registry, requests_total, request_duration, origin_requests_total, origin_duration }
+        Metrics {
+            registry,
+            requests_total,
+            request_duration,
+            origin_requests_total,
+            origin_duration,
+            stage_duration,
+            workers_busy,
+            queue_depth,
+            rejected_total,
+        }
     }
 
     /// The Prometheus text exposition.

@@ -21,7 +21,12 @@ use crate::error::{Fault, GatewayError, xml_body};
 use crate::metrics::Metrics;
 use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, RangeSpec};
 use crate::route::{self, Query};
+use crate::worker::{Pool, PoolError};
 use crate::{chain, mime};
+use pixgate_ops::codec::CodecError;
+use pixgate_ops::frame::OpError;
+use pixgate_ops::pipeline::{self, PipelineError};
+use pixgate_ops::spec::Action;
 
 /// Shared by every request.
 pub struct State {
@@ -30,6 +35,8 @@ pub struct State {
     pub metrics: Metrics,
     /// Requests being handled; graceful shutdown waits for it to reach zero.
     pub inflight: Arc<AtomicUsize>,
+    /// The image workers.
+    pub pool: Pool,
 }
 
 pub struct Gateway {
@@ -180,7 +187,7 @@ impl Gateway {
             http::Method::GET | http::Method::HEAD => match process {
                 Some(p) => {
                     ctx.process.clone_from(&p);
-                    self.process(bucket, &p).await
+                    self.process(session, ctx, bucket, key, &p, method == http::Method::HEAD).await
                 }
                 None => {
                     ctx.route = "original";
@@ -194,13 +201,118 @@ impl Gateway {
         }
     }
 
-    /// A processed request: parse and validate the chain, resolve styles.
-    async fn process(&self, bucket: &BucketConfig, raw: &str) -> Result<(), GatewayError> {
+    /// A processed request: parse the chain (styles resolved), fetch the source within the
+    /// byte limit, run the chain on the worker pool, answer the rendered bytes.
+    async fn process(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        bucket: &BucketConfig,
+        key: &str,
+        raw: &str,
+        head: bool,
+    ) -> Result<(), GatewayError> {
         let chain = chain::resolve_get(bucket, raw)?;
-        let first = chain.actions.first().map(|a| a.name()).unwrap_or("image");
-        Err(GatewayError::NotImplemented(format!(
-            "Image processing ({first}) is not implemented yet in this version of Pixgate."
-        )))
+        if chain.actions.iter().any(|a| matches!(a, Action::Info | Action::AverageHue)) {
+            ctx.route = "info";
+        } else {
+            ctx.route = "process";
+        }
+        if let Some(name) = pipeline::unsupported(&chain) {
+            return Err(GatewayError::NotImplemented(format!(
+                "The action {name} is not implemented yet in this version of Pixgate."
+            )));
+        }
+        let limits = self.state.config.limits;
+        let full_key = format!("{}{key}", bucket.prefix);
+        let at = Location { bucket: &bucket.origin_bucket, key: &full_key };
+        let (meta, source) = self.fetch_source(at, limits.max_source_bytes).await?;
+        let deadline = ctx.start + self.state.config.request_timeout;
+        let rendered = self
+            .state
+            .pool
+            .run(move || pipeline::run(&chain, &source, &limits, deadline))
+            .await
+            .map_err(|e| match e {
+                PoolError::Overloaded => {
+                    self.state.metrics.rejected_total.with_label_values(&["overload"]).inc();
+                    GatewayError::SlowDown
+                }
+                PoolError::Panicked(what) => GatewayError::Internal(format!("worker panic: {what}")),
+                PoolError::Closed => GatewayError::Internal("the worker pool is closed".into()),
+            })?
+            .map_err(|e| match e {
+                PipelineError::Codec(CodecError::TooLarge { message, ec }) => {
+                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
+                    GatewayError::ImageTooLarge { message, ec }
+                }
+                PipelineError::Codec(CodecError::Unsupported(what)) => {
+                    GatewayError::BadRequest(format!("The source object is not a supported image: {what}."))
+                }
+                PipelineError::Codec(CodecError::Corrupt(detail)) => {
+                    tracing::debug!(target: "pixgate::decode", detail = detail.as_str(), "undecodable source");
+                    GatewayError::BadRequest("The source image could not be decoded.".into())
+                }
+                PipelineError::Op(OpError::BadRequest(message)) => GatewayError::BadRequest(message),
+                PipelineError::Op(OpError::TooLarge { message, ec }) => {
+                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
+                    GatewayError::ImageTooLarge { message, ec }
+                }
+                PipelineError::NotImplemented(name) => GatewayError::NotImplemented(format!(
+                    "The action {name} is not implemented yet in this version of Pixgate."
+                )),
+                PipelineError::Deadline => GatewayError::GatewayTimeout("processing"),
+            })?;
+        let build = || -> pingora::Result<ResponseHeader> {
+            let mut h = self.response(200, ctx)?;
+            h.insert_header("content-type", rendered.mime)?;
+            h.insert_header("content-length", rendered.bytes.len().to_string())?;
+            if let Some(lm) = meta.last_modified {
+                h.insert_header("last-modified", http_date(lm))?;
+            }
+            h.insert_header("cache-control", self.state.config.cache_control.as_str())?;
+            h.insert_header("x-pixgate-cache", "miss")?;
+            Ok(h)
+        };
+        let h = build().map_err(|e| GatewayError::Internal(format!("building headers: {e}")))?;
+        ctx.cache = "miss";
+        self.write_header(session, ctx, h, head).await?;
+        if !head {
+            self.write_body(session, ctx, Bytes::from(rendered.bytes)).await?;
+            session
+                .write_response_body(None, true)
+                .await
+                .map_err(|e| GatewayError::Internal(format!("finishing the response: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The whole source object, refused before reading when it is over the byte limit.
+    async fn fetch_source(&self, at: Location<'_>, max: u64) -> Result<(ObjectMeta, Vec<u8>), GatewayError> {
+        let too_large = |size: u64| GatewayError::ImageTooLarge {
+            message: format!("The source image is {size} bytes; the limit is {max}."),
+            ec: "0040-00000009",
+        };
+        match self.state.origin.get(at, &GetOptions::default()).await? {
+            GetResponse::NotModified(_) => {
+                Err(GatewayError::BadGateway("unasked 304 from the origin".into()))
+            }
+            GetResponse::Body { meta, mut body, .. } => {
+                if meta.size > max {
+                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
+                    return Err(too_large(meta.size));
+                }
+                let mut bytes = Vec::with_capacity(meta.size as usize);
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk?;
+                    if (bytes.len() + chunk.len()) as u64 > max {
+                        return Err(too_large(max + 1));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok((meta, bytes))
+            }
+        }
     }
 
     /// An original object, streamed from the origin.

@@ -112,7 +112,7 @@ fn originals_s3() {
     let s3 = S3Server::start(root.path());
     let p = Pixgate::start(&s3_config(&s3.endpoint, ""));
     block(check_originals(&p, root.path()));
-    let m = p.metrics();
+    let m = p.wait_metric("pixgate_origin_requests_total{outcome=\"ok\"}", 4.0);
     assert!(metric(&m, "pixgate_origin_requests_total{outcome=\"ok\"}") >= 4.0, "{m}");
 }
 
@@ -269,7 +269,12 @@ fn origin_down() {
         assert_eq!(xml_field(&body, "Code").as_deref(), Some("BadGateway"));
         assert!(!body.contains(&port.to_string()), "internals leaked: {body}");
     });
-    assert!(metric(&p.metrics(), "pixgate_origin_requests_total{outcome=\"error\"}") >= 1.0);
+    assert!(
+        metric(
+            &p.wait_metric("pixgate_origin_requests_total{outcome=\"error\"}", 1.0),
+            "pixgate_origin_requests_total{outcome=\"error\"}"
+        ) >= 1.0
+    );
 }
 
 fn origin_slow() {
@@ -285,7 +290,12 @@ fn origin_slow() {
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(xml_field(&r.text().await.unwrap(), "Code").as_deref(), Some("GatewayTimeout"));
     });
-    assert!(metric(&p.metrics(), "pixgate_origin_requests_total{outcome=\"timeout\"}") >= 1.0);
+    assert!(
+        metric(
+            &p.wait_metric("pixgate_origin_requests_total{outcome=\"timeout\"}", 1.0),
+            "pixgate_origin_requests_total{outcome=\"timeout\"}"
+        ) >= 1.0
+    );
 }
 
 fn bad_config() {
@@ -400,7 +410,7 @@ fn admin() {
         get(&p.url("/photos/hello.txt")).await.bytes().await.unwrap();
         get(&p.url("/photos/nope")).await.bytes().await.unwrap();
     });
-    let m = p.metrics();
+    let m = p.wait_metric("pixgate_requests_total{route=\"original\",status=\"404\"}", 1.0);
     assert_eq!(metric(&m, "pixgate_requests_total{route=\"original\",status=\"200\"}"), 1.0, "{m}");
     assert_eq!(metric(&m, "pixgate_requests_total{route=\"original\",status=\"404\"}"), 1.0, "{m}");
     assert!(metric(&m, "pixgate_request_duration_seconds_count{route=\"original\"}") >= 2.0, "{m}");

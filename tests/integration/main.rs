@@ -1,6 +1,7 @@
 //! Pixgate's one integration binary. Every test talks HTTP to a real Pixgate process in front of
 //! a real origin: a folder, or the in-process S3 server.
 
+mod engine;
 mod foundation;
 mod language;
 
@@ -21,7 +22,7 @@ fn main() {
     }
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
-    for (name, f) in foundation::TESTS.iter().chain(language::TESTS.iter()) {
+    for (name, f) in foundation::TESTS.iter().chain(language::TESTS.iter()).chain(engine::TESTS.iter()) {
         let f = *f;
         trials.push(Trial::test(*name, move || {
             f();

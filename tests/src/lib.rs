@@ -229,6 +229,19 @@ impl Pixgate {
         raw_get(&self.admin_addr(), "/metrics").map(|(_, b)| b).unwrap_or_default()
     }
 
+    /// Wait (up to 5 s) until a metric series reaches at least `value`: request metrics are
+    /// recorded just after the response is sent, so a scrape can race the last request.
+    pub fn wait_metric(&self, series: &str, value: f64) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.metrics();
+            if metric(&text, series) >= value || start.elapsed() > Duration::from_secs(5) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Send a signal and wait for the exit status.
     pub fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
