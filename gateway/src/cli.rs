@@ -196,12 +196,14 @@ fn serve(config: Config) -> i32 {
             return 1;
         }
     };
+    let max_memory = config.max_memory;
     let state = Arc::new(State {
         config: Arc::new(config),
         origin,
         metrics: metrics.clone(),
         inflight: inflight.clone(),
         pool,
+        budget: crate::worker::MemoryBudget::new(max_memory),
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");

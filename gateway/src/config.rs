@@ -44,6 +44,7 @@ pub struct RawServer {
     pub request_timeout: String,
     pub shutdown_timeout: String,
     pub log_format: String,
+    pub max_memory: SizeSpec,
 }
 
 impl Default for RawServer {
@@ -59,6 +60,7 @@ impl Default for RawServer {
             request_timeout: "30s".into(),
             shutdown_timeout: "30s".into(),
             log_format: "text".into(),
+            max_memory: SizeSpec::Text("1GiB".into()),
         }
     }
 }
@@ -296,6 +298,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
+    /// Memory for sources and pixels of requests in flight.
+    pub max_memory: u64,
     pub origin: OriginConfig,
     pub result_max_bytes: u64,
     pub source_max_bytes: u64,
@@ -528,7 +532,10 @@ fn check_shape(value: &toml::Value, default: &toml::Value, path: &str, problems:
 }
 
 fn is_size_key(path: &str) -> bool {
-    matches!(path, "cache.result_max_bytes" | "cache.source_max_bytes" | "limits.max_source_bytes")
+    matches!(
+        path,
+        "cache.result_max_bytes" | "cache.source_max_bytes" | "limits.max_source_bytes" | "server.max_memory"
+    )
 }
 
 fn check_bucket(v: &toml::Value, default: &toml::Value, path: &str, problems: &mut Vec<String>) {
@@ -638,6 +645,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         }
         n => n as usize,
     };
+    let max_memory = size("server.max_memory", &s.max_memory, &mut p);
+    if max_memory < 16 << 20 {
+        p.push("server.max_memory: at least 16MiB".into());
+    }
     if s.queue > 1_000_000 {
         p.push("server.queue: at most 1000000".into());
     }
@@ -854,6 +865,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         request_timeout,
         shutdown_timeout,
         log_format,
+        max_memory,
         origin,
         result_max_bytes,
         source_max_bytes,

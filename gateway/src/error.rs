@@ -4,11 +4,13 @@
 //! only place that decides what the client sees. Internal details (paths, origin messages, panic
 //! payloads) go to the log through [`GatewayError::detail`], never into a response body.
 
-use std::fmt::Write as _;
-
+use pixgate_ops::codec::CodecError;
+use pixgate_ops::frame::OpError;
+use pixgate_ops::pipeline::PipelineError;
 use pixgate_ops::spec::SpecError;
 
 use crate::origin::OriginError;
+use crate::worker::{BudgetError, PoolError};
 
 /// Who caused a failure: decides the log level and the metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub enum GatewayError {
     GatewayTimeout(&'static str),
     /// A bug: the detail is logged, the client sees a generic message.
     Internal(String),
+    /// The client went away while its response was being written. Never sent; logged.
+    ClientGone(String),
 }
 
 /// What the client gets for an error.
@@ -139,6 +143,9 @@ impl GatewayError {
                 "We encountered an internal error. Please try again.".into(),
                 Fault::Internal,
             ),
+            E::ClientGone(_) => {
+                (499, "ClientClosedRequest", None, "The client closed the connection.".into(), Fault::Client)
+            }
         };
         PublicError { status, code, ec, message, fault }
     }
@@ -146,7 +153,9 @@ impl GatewayError {
     /// The detail for the log (may name internals; never sent to the client).
     pub fn detail(&self) -> String {
         match self {
-            GatewayError::BadGateway(d) | GatewayError::Internal(d) => d.clone(),
+            GatewayError::BadGateway(d) | GatewayError::Internal(d) | GatewayError::ClientGone(d) => {
+                d.clone()
+            }
             other => other.public().message,
         }
     }
@@ -155,6 +164,62 @@ impl GatewayError {
 impl From<SpecError> for GatewayError {
     fn from(e: SpecError) -> Self {
         GatewayError::Spec(e)
+    }
+}
+
+impl From<CodecError> for GatewayError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::TooLarge { message, ec } => GatewayError::ImageTooLarge { message, ec },
+            CodecError::Unsupported(what) => {
+                GatewayError::BadRequest(format!("The source object is not a supported image: {what}."))
+            }
+            CodecError::Corrupt(_) => {
+                GatewayError::BadRequest("The source image could not be decoded.".into())
+            }
+            CodecError::NeedsFeature(what) => GatewayError::NotImplemented(format!("{what}.")),
+            CodecError::Encode(detail) => GatewayError::Internal(format!("encoder: {detail}")),
+        }
+    }
+}
+
+impl From<PipelineError> for GatewayError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Codec(c) => c.into(),
+            PipelineError::Op(OpError::BadRequest(message)) => GatewayError::BadRequest(message),
+            PipelineError::Op(OpError::TooLarge { message, ec }) => {
+                GatewayError::ImageTooLarge { message, ec }
+            }
+            PipelineError::NotImplemented(name) => GatewayError::NotImplemented(format!(
+                "{name} is not implemented yet in this version of Pixgate."
+            )),
+            PipelineError::Deadline => GatewayError::GatewayTimeout("processing"),
+        }
+    }
+}
+
+impl From<PoolError> for GatewayError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Overloaded => GatewayError::SlowDown,
+            PoolError::Panicked(what) => GatewayError::Internal(format!("worker panic: {what}")),
+            PoolError::Closed => GatewayError::Internal("the worker pool is closed".into()),
+        }
+    }
+}
+
+impl From<BudgetError> for GatewayError {
+    fn from(e: BudgetError) -> Self {
+        match e {
+            BudgetError::TooLarge { mib, total_mib } => GatewayError::ImageTooLarge {
+                message: format!(
+                    "Processing this image would need about {mib} MiB; this server allows {total_mib} MiB."
+                ),
+                ec: "0040-00000012",
+            },
+            BudgetError::Busy => GatewayError::SlowDown,
+        }
     }
 }
 
@@ -185,9 +250,8 @@ pub fn xml_escape(s: &str, out: &mut String) {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {
-                let _ = write!(out, "&#x{:X};", c as u32);
-            }
+            // Not allowed in XML 1.0, even as references.
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -15,28 +15,35 @@ pub struct Target {
     pub key: String,
 }
 
-/// Query parameters, decoded, in request order.
+/// Query parameters in request order. Names are decoded; a value that is not valid
+/// percent-encoded UTF-8 is kept as an error and only reported if the parameter is used, so a
+/// malformed parameter that the CDN rule ignores cannot fail a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    pub params: Vec<(String, String)>,
+    pub params: Vec<(String, Result<String, String>)>,
 }
 
 impl Query {
-    pub fn parse(raw: Option<&str>) -> Result<Query, GatewayError> {
+    pub fn parse(raw: Option<&str>) -> Query {
         let mut params = Vec::new();
-        let Some(raw) = raw else { return Ok(Query { params }) };
+        let Some(raw) = raw else { return Query { params } };
         for part in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let k = decode(k).ok_or_else(|| bad_query(part))?;
-            let v = decode(v).ok_or_else(|| bad_query(part))?;
-            params.push((k.into_owned(), v.into_owned()));
+            // A name that does not decode cannot be one Pixgate uses: skip it.
+            let Some(k) = decode(k) else { continue };
+            let v = decode(v).map(|v| v.into_owned()).ok_or_else(|| part.to_string());
+            params.push((k.into_owned(), v));
         }
-        Ok(Query { params })
+        Query { params }
     }
 
     /// The first value of a parameter (OSS uses the first when a parameter repeats).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pub fn get(&self, name: &str) -> Result<Option<&str>, GatewayError> {
+        match self.params.iter().find(|(k, _)| k == name) {
+            None => Ok(None),
+            Some((_, Ok(v))) => Ok(Some(v.as_str())),
+            Some((_, Err(raw))) => Err(bad_query(raw)),
+        }
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -195,16 +202,18 @@ mod tests {
 
     #[test]
     fn query_and_cdn_rules() {
-        let q =
-            Query::parse(Some("x-oss-process=image/resize,w_100&utm=1&x-oss-process=second&flag")).unwrap();
-        assert_eq!(q.get("x-oss-process"), Some("image/resize,w_100"));
+        let q = Query::parse(Some("x-oss-process=image/resize,w_100&utm=1&x-oss-process=second&flag"));
+        assert_eq!(q.get("x-oss-process").unwrap(), Some("image/resize,w_100"));
         assert!(q.contains("flag"));
         let retain = vec!["x-oss-process".to_string()];
         assert_eq!(q.retained(QueryMode::Retain, &retain).params.len(), 2);
         assert!(q.retained(QueryMode::Filter, &retain).params.is_empty());
-        let q = Query::parse(Some("x-oss-process=image%2Fresize%2Cw_1+00")).unwrap();
-        assert_eq!(q.get("x-oss-process"), Some("image/resize,w_1+00"));
-        assert!(Query::parse(Some("a=%ZZ")).is_err());
+        let q = Query::parse(Some("x-oss-process=image%2Fresize%2Cw_1+00"));
+        assert_eq!(q.get("x-oss-process").unwrap(), Some("image/resize,w_1+00"));
+        // A malformed value fails only when it is used.
+        let q = Query::parse(Some("a=%ZZ&x-oss-process=image/info"));
+        assert!(q.get("a").is_err());
+        assert_eq!(q.retained(QueryMode::Retain, &retain).get("x-oss-process").unwrap(), Some("image/info"));
     }
 
     #[test]

@@ -21,11 +21,10 @@ use crate::error::{Fault, GatewayError, xml_body};
 use crate::metrics::Metrics;
 use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, RangeSpec};
 use crate::route::{self, Query};
-use crate::worker::{Pool, PoolError};
+use crate::worker::{MemoryBudget, Pool, panic_text};
 use crate::{chain, mime};
-use pixgate_ops::codec::CodecError;
-use pixgate_ops::frame::OpError;
-use pixgate_ops::pipeline::{self, PipelineError};
+use pixgate_ops::codec;
+use pixgate_ops::pipeline;
 use pixgate_ops::spec::Action;
 
 /// Shared by every request.
@@ -37,6 +36,8 @@ pub struct State {
     pub inflight: Arc<AtomicUsize>,
     /// The image workers.
     pub pool: Pool,
+    /// Memory for sources and pixels of requests in flight.
+    pub budget: MemoryBudget,
 }
 
 pub struct Gateway {
@@ -68,6 +69,15 @@ pub struct Ctx {
     _inflight: InflightGuard,
 }
 
+/// What is left to send once the response header is out.
+pub enum Reply {
+    /// Nothing: the response is complete (or was header-only).
+    Done,
+    /// A body of `length` bytes: `first`, then the chunks of `rest`. Sent after the request
+    /// deadline no longer applies (it bounds the time to the first byte, not a slow download).
+    Stream { first: Option<Bytes>, rest: Option<crate::origin::BodyStream>, length: u64 },
+}
+
 /// OSS-style request ids: 24 upper-case hex digits, unique per process run.
 fn request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -86,16 +96,12 @@ fn http_date(t: SystemTime) -> String {
     httpdate::fmt_http_date(t)
 }
 
-/// An error that means "the response was already started; drop the connection".
-fn abort(what: &str) -> Box<Error> {
-    Error::explain(ErrorType::WriteError, what.to_string())
-}
-
 impl Gateway {
     fn response(&self, status: u16, ctx: &Ctx) -> pingora::Result<ResponseHeader> {
         let mut h = ResponseHeader::build(status, Some(10))?;
         h.insert_header("server", "Pixgate")?;
         h.insert_header("x-oss-request-id", ctx.request_id.as_str())?;
+        h.insert_header("x-content-type-options", "nosniff")?;
         Ok(h)
     }
 
@@ -106,10 +112,21 @@ impl Gateway {
         err: &GatewayError,
     ) -> pingora::Result<()> {
         let p = err.public();
-        ctx.status = p.status;
         ctx.error = Some((p.fault, err.detail()));
         if ctx.header_sent {
-            return Err(abort("the response failed after it started"));
+            // The status already went out; the connection must close so the client sees an
+            // incomplete body rather than a desynchronised stream.
+            session.set_keepalive(None);
+            return Ok(());
+        }
+        ctx.status = p.status;
+        let rejected = match err {
+            GatewayError::ImageTooLarge { .. } => Some("limit"),
+            GatewayError::SlowDown => Some("overload"),
+            _ => None,
+        };
+        if let Some(reason) = rejected {
+            self.state.metrics.rejected_total.with_label_values(&[reason]).inc();
         }
         let host = header_str(session, "host").unwrap_or("pixgate").to_string();
         let body = xml_body(&p, &ctx.request_id, &host);
@@ -136,7 +153,7 @@ impl Gateway {
     }
 
     /// Route and answer one request.
-    async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Result<(), GatewayError> {
+    async fn handle(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Reply, GatewayError> {
         let config = &self.state.config;
         let req = session.req_header();
         let method = req.method.clone();
@@ -146,7 +163,7 @@ impl Gateway {
         let target = route::target(config, host.as_deref(), uri.path())?;
         ctx.bucket.clone_from(&target.bucket);
         ctx.key.clone_from(&target.key);
-        let query = Query::parse(uri.query())?;
+        let query = Query::parse(uri.query());
         if method == http::Method::POST {
             ctx.route = "saveas";
         }
@@ -159,7 +176,11 @@ impl Gateway {
         let implicit;
         let bucket: &BucketConfig = match config.buckets.get(&target.bucket) {
             Some(b) => b,
-            None if crate::config::valid_bucket_name(&target.bucket) => {
+            // An unlisted name is served as the origin bucket of the same name, unless a
+            // configured bucket maps onto that storage (its prefix or ACL must not be bypassed).
+            None if crate::config::valid_bucket_name(&target.bucket)
+                && !config.buckets.values().any(|b| b.origin_bucket == target.bucket) =>
+            {
                 implicit = BucketConfig::implicit(&target.bucket);
                 &implicit
             }
@@ -173,7 +194,7 @@ impl Gateway {
 
         let retained = query.retained(config.query, &config.retain);
         let mut key = target.key.as_str();
-        let mut process = retained.get("x-oss-process").map(str::to_string);
+        let mut process = retained.get("x-oss-process")?.map(str::to_string);
         if process.is_none()
             && let Some((base, style)) =
                 route::split_style(key, &bucket.style_delimiters, |n| bucket.styles.contains_key(n))
@@ -202,7 +223,7 @@ impl Gateway {
     }
 
     /// A processed request: parse the chain (styles resolved), fetch the source within the
-    /// byte limit, run the chain on the worker pool, answer the rendered bytes.
+    /// byte limit and the memory budget, run the chain on the worker pool, answer the bytes.
     async fn process(
         &self,
         session: &mut Session,
@@ -211,108 +232,106 @@ impl Gateway {
         key: &str,
         raw: &str,
         head: bool,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Reply, GatewayError> {
         let chain = chain::resolve_get(bucket, raw)?;
-        if chain.actions.iter().any(|a| matches!(a, Action::Info | Action::AverageHue)) {
-            ctx.route = "info";
-        } else {
-            ctx.route = "process";
-        }
+        let json_only = chain.actions.iter().any(|a| matches!(a, Action::Info | Action::AverageHue));
+        ctx.route = if json_only { "info" } else { "process" };
         if let Some(name) = pipeline::unsupported(&chain) {
             return Err(GatewayError::NotImplemented(format!(
-                "The action {name} is not implemented yet in this version of Pixgate."
+                "{name} is not implemented yet in this version of Pixgate."
             )));
         }
-        let limits = self.state.config.limits;
+        let state = &self.state;
+        let limits = state.config.limits;
+        let deadline = ctx.start + state.config.request_timeout;
         let full_key = format!("{}{key}", bucket.prefix);
         let at = Location { bucket: &bucket.origin_bucket, key: &full_key };
-        let (meta, source) = self.fetch_source(at, limits.max_source_bytes).await?;
-        let deadline = ctx.start + self.state.config.request_timeout;
-        let rendered = self
-            .state
-            .pool
-            .run(move || pipeline::run(&chain, &source, &limits, deadline))
-            .await
-            .map_err(|e| match e {
-                PoolError::Overloaded => {
-                    self.state.metrics.rejected_total.with_label_values(&["overload"]).inc();
-                    GatewayError::SlowDown
-                }
-                PoolError::Panicked(what) => GatewayError::Internal(format!("worker panic: {what}")),
-                PoolError::Closed => GatewayError::Internal("the worker pool is closed".into()),
-            })?
-            .map_err(|e| match e {
-                PipelineError::Codec(CodecError::TooLarge { message, ec }) => {
-                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
-                    GatewayError::ImageTooLarge { message, ec }
-                }
-                PipelineError::Codec(CodecError::Unsupported(what)) => {
-                    GatewayError::BadRequest(format!("The source object is not a supported image: {what}."))
-                }
-                PipelineError::Codec(CodecError::Corrupt(detail)) => {
-                    tracing::debug!(target: "pixgate::decode", detail = detail.as_str(), "undecodable source");
-                    GatewayError::BadRequest("The source image could not be decoded.".into())
-                }
-                PipelineError::Op(OpError::BadRequest(message)) => GatewayError::BadRequest(message),
-                PipelineError::Op(OpError::TooLarge { message, ec }) => {
-                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
-                    GatewayError::ImageTooLarge { message, ec }
-                }
-                PipelineError::NotImplemented(name) => GatewayError::NotImplemented(format!(
-                    "The action {name} is not implemented yet in this version of Pixgate."
-                )),
-                PipelineError::Deadline => GatewayError::GatewayTimeout("processing"),
-            })?;
+
+        let GetResponse::Body { meta, mut body, .. } = state.origin.get(at, &GetOptions::default()).await?
+        else {
+            return Err(GatewayError::BadGateway("unasked 304 from the origin".into()));
+        };
+        let canonical = chain.to_string();
+        let etag = variant_etag(&meta, &canonical);
+        let if_none_match = header_str(session, "if-none-match");
+        let if_modified_since =
+            header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
+        let validators = ObjectMeta { etag, ..meta.clone() };
+        if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
+            drop(body);
+            let h = self.variant_header(304, ctx, &validators, None, 0)?;
+            return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+        }
+
+        // The source: refused from its size before reading, and read only once its bytes fit
+        // in the memory budget.
+        let max = limits.max_source_bytes;
+        let too_large = |size: String| GatewayError::ImageTooLarge {
+            message: format!("The source image is {size} bytes; the limit is {max}."),
+            ec: "0040-00000009",
+        };
+        if meta.size > max {
+            return Err(too_large(meta.size.to_string()));
+        }
+        let _source_reservation = state.budget.reserve(meta.size, deadline).await?;
+        let mut source = Vec::with_capacity(meta.size as usize);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            if (source.len() + chunk.len()) as u64 > max {
+                return Err(too_large(format!("more than {max}")));
+            }
+            source.extend_from_slice(&chunk);
+        }
+
+        // Limits from the header, and the pixels' memory reserved, before a worker decodes.
+        let probe = codec::probe(&source)?;
+        codec::check_source(&probe, source.len() as u64, &limits)?;
+        let _pixel_reservation = match chain.actions.as_slice() {
+            [Action::Info] => None,
+            _ => Some(state.budget.reserve(pipeline::memory_estimate(&probe), deadline).await?),
+        };
+        let rendered = state.pool.run(move || pipeline::run(&chain, &source, &limits, deadline)).await??;
+        let t = rendered.timings;
+        for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
+            state.metrics.stage_duration.with_label_values(&[stage]).observe(d.as_secs_f64());
+        }
+
+        ctx.cache = "miss";
+        let length = rendered.bytes.len() as u64;
+        let h = self.variant_header(200, ctx, &validators, Some(rendered.mime), length)?;
+        self.write_header(session, ctx, h, head).await?;
+        if head {
+            return Ok(Reply::Done);
+        }
+        Ok(Reply::Stream { first: Some(Bytes::from(rendered.bytes)), rest: None, length })
+    }
+
+    /// Headers of a processed response.
+    fn variant_header(
+        &self,
+        status: u16,
+        ctx: &Ctx,
+        validators: &ObjectMeta,
+        content_type: Option<&str>,
+        length: u64,
+    ) -> Result<ResponseHeader, GatewayError> {
         let build = || -> pingora::Result<ResponseHeader> {
-            let mut h = self.response(200, ctx)?;
-            h.insert_header("content-type", rendered.mime)?;
-            h.insert_header("content-length", rendered.bytes.len().to_string())?;
-            if let Some(lm) = meta.last_modified {
+            let mut h = self.response(status, ctx)?;
+            if let Some(ct) = content_type {
+                h.insert_header("content-type", ct)?;
+                h.insert_header("content-length", length.to_string())?;
+            }
+            if let Some(etag) = &validators.etag {
+                h.insert_header("etag", etag.as_str())?;
+            }
+            if let Some(lm) = validators.last_modified {
                 h.insert_header("last-modified", http_date(lm))?;
             }
             h.insert_header("cache-control", self.state.config.cache_control.as_str())?;
             h.insert_header("x-pixgate-cache", "miss")?;
             Ok(h)
         };
-        let h = build().map_err(|e| GatewayError::Internal(format!("building headers: {e}")))?;
-        ctx.cache = "miss";
-        self.write_header(session, ctx, h, head).await?;
-        if !head {
-            self.write_body(session, ctx, Bytes::from(rendered.bytes)).await?;
-            session
-                .write_response_body(None, true)
-                .await
-                .map_err(|e| GatewayError::Internal(format!("finishing the response: {e}")))?;
-        }
-        Ok(())
-    }
-
-    /// The whole source object, refused before reading when it is over the byte limit.
-    async fn fetch_source(&self, at: Location<'_>, max: u64) -> Result<(ObjectMeta, Vec<u8>), GatewayError> {
-        let too_large = |size: u64| GatewayError::ImageTooLarge {
-            message: format!("The source image is {size} bytes; the limit is {max}."),
-            ec: "0040-00000009",
-        };
-        match self.state.origin.get(at, &GetOptions::default()).await? {
-            GetResponse::NotModified(_) => {
-                Err(GatewayError::BadGateway("unasked 304 from the origin".into()))
-            }
-            GetResponse::Body { meta, mut body, .. } => {
-                if meta.size > max {
-                    self.state.metrics.rejected_total.with_label_values(&["limit"]).inc();
-                    return Err(too_large(meta.size));
-                }
-                let mut bytes = Vec::with_capacity(meta.size as usize);
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk?;
-                    if (bytes.len() + chunk.len()) as u64 > max {
-                        return Err(too_large(max + 1));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                Ok((meta, bytes))
-            }
-        }
+        build().map_err(|e| GatewayError::Internal(format!("building headers: {e}")))
     }
 
     /// An original object, streamed from the origin.
@@ -323,7 +342,7 @@ impl Gateway {
         bucket: &BucketConfig,
         key: &str,
         head: bool,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Reply, GatewayError> {
         let full_key = format!("{}{key}", bucket.prefix);
         let at = Location { bucket: &bucket.origin_bucket, key: &full_key };
         let if_none_match = header_str(session, "if-none-match").map(str::to_string);
@@ -335,7 +354,7 @@ impl Gateway {
             let not_modified = origin::is_unchanged(if_none_match.as_deref(), if_modified_since, &meta);
             let status = if not_modified { 304 } else { 200 };
             let h = self.object_header(status, ctx, &meta, None, meta.content_type.as_deref())?;
-            return self.write_header(session, ctx, h, true).await;
+            return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
         }
 
         // If-Range: serve the whole object unless the client's validator still matches; the
@@ -348,14 +367,14 @@ impl Gateway {
         match self.state.origin.get(at, &opts).await? {
             GetResponse::NotModified(meta) => {
                 let h = self.object_header(304, ctx, &meta, None, None)?;
-                self.write_header(session, ctx, h, true).await
+                self.write_header(session, ctx, h, true).await.map(|()| Reply::Done)
             }
             GetResponse::Body { meta, range, mut body } => {
                 // Not every store honours conditional GETs: check the validators here as well.
                 if origin::is_unchanged(opts.if_none_match.as_deref(), opts.if_modified_since, &meta) {
                     drop(body);
                     let h = self.object_header(304, ctx, &meta, None, None)?;
-                    return self.write_header(session, ctx, h, true).await;
+                    return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
                 }
                 let mut first: Option<Bytes> = None;
                 let content_type = match &meta.content_type {
@@ -376,27 +395,38 @@ impl Gateway {
                 };
                 self.write_header(session, ctx, h, length == 0).await?;
                 if length == 0 {
-                    return Ok(());
+                    return Ok(Reply::Done);
                 }
-                if let Some(chunk) = first {
-                    self.write_body(session, ctx, chunk).await?;
-                }
-                while let Some(chunk) = body.next().await {
-                    self.write_body(session, ctx, chunk?).await?;
-                }
-                if ctx.bytes != length {
-                    return Err(GatewayError::BadGateway(format!(
-                        "origin sent {} of {length} bytes",
-                        ctx.bytes
-                    )));
-                }
-                session
-                    .write_response_body(None, true)
-                    .await
-                    .map_err(|e| GatewayError::Internal(format!("finishing the response: {e}")))?;
-                Ok(())
+                Ok(Reply::Stream { first, rest: Some(body), length })
             }
         }
+    }
+
+    /// Send a body whose header is already out. Each origin chunk has its own timeout (in the
+    /// origin), and each write waits for the client (Pingora's back-pressure).
+    async fn stream(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        first: Option<Bytes>,
+        rest: Option<crate::origin::BodyStream>,
+        length: u64,
+    ) -> Result<(), GatewayError> {
+        if let Some(chunk) = first {
+            self.write_body(session, ctx, chunk).await?;
+        }
+        if let Some(mut rest) = rest {
+            while let Some(chunk) = rest.next().await {
+                self.write_body(session, ctx, chunk?).await?;
+            }
+        }
+        if ctx.bytes != length {
+            return Err(GatewayError::BadGateway(format!("origin sent {} of {length} bytes", ctx.bytes)));
+        }
+        session
+            .write_response_body(None, true)
+            .await
+            .map_err(|e| GatewayError::ClientGone(format!("finishing the response: {e}")))
     }
 
     fn object_header(
@@ -410,7 +440,9 @@ impl Gateway {
         let build = || -> pingora::Result<ResponseHeader> {
             let mut h = self.response(status, ctx)?;
             if status != 304 {
-                h.insert_header("content-type", content_type.unwrap_or("application/octet-stream"))?;
+                // A stored content type that is not a valid header value is replaced.
+                let ct = content_type.filter(|ct| http::HeaderValue::from_str(ct).is_ok());
+                h.insert_header("content-type", ct.unwrap_or("application/octet-stream"))?;
                 let length = match range {
                     Some((a, b)) => b - a + 1,
                     None => meta.size,
@@ -458,7 +490,7 @@ impl Gateway {
         session
             .write_response_body(Some(chunk), false)
             .await
-            .map_err(|e| GatewayError::Internal(format!("client went away: {e}")))
+            .map_err(|e| GatewayError::ClientGone(e.to_string()))
     }
 }
 
@@ -489,15 +521,20 @@ impl ProxyHttp for Gateway {
         let work = AssertUnwindSafe(self.handle(session, ctx)).catch_unwind();
         let outcome = match tokio::time::timeout(deadline, work).await {
             Ok(Ok(result)) => result,
-            Ok(Err(panic)) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(GatewayError::Internal(format!("panic: {what}")))
-            }
+            Ok(Err(panic)) => Err(GatewayError::Internal(format!("panic: {}", panic_text(&panic)))),
             Err(_) => Err(GatewayError::GatewayTimeout("request")),
+        };
+        let outcome = match outcome {
+            Ok(Reply::Done) => Ok(()),
+            Ok(Reply::Stream { first, rest, length }) => {
+                AssertUnwindSafe(self.stream(session, ctx, first, rest, length))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(GatewayError::Internal(format!("panic: {}", panic_text(&panic))))
+                    })
+            }
+            Err(e) => Err(e),
         };
         if let Err(e) = outcome {
             self.send_error(session, ctx, &e).await?;
@@ -546,9 +583,41 @@ fn log_access(session: &Session, ctx: &Ctx, status: u16, elapsed: Duration, e: O
     }
 }
 
+/// A strong validator for a processed variant: the source's validator and the canonical chain
+/// (styles already resolved), so a change to either gives a new ETag. FNV-1a, twice, for a
+/// stable 128-bit value (the same on every replica and every build).
+fn variant_etag(source: &ObjectMeta, canonical: &str) -> Option<String> {
+    let validator = match (&source.etag, source.last_modified) {
+        (Some(e), _) => e.clone(),
+        (None, Some(lm)) => format!("{}-{}", httpdate::fmt_http_date(lm), source.size),
+        (None, None) => return None,
+    };
+    let fnv = |seed: u64| {
+        let mut h = seed;
+        for b in validator.bytes().chain([0u8]).chain(canonical.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        h
+    };
+    Some(format!("\"{:016x}{:016x}\"", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variant_etags_change_with_source_and_chain() {
+        let meta = ObjectMeta { etag: Some("\"a\"".into()), ..Default::default() };
+        let a = variant_etag(&meta, "image/resize,w_1").unwrap();
+        assert_eq!(a.len(), 34);
+        assert_eq!(Some(a.clone()), variant_etag(&meta, "image/resize,w_1"));
+        assert_ne!(Some(a.clone()), variant_etag(&meta, "image/resize,w_2"));
+        let other = ObjectMeta { etag: Some("\"b\"".into()), ..Default::default() };
+        assert_ne!(Some(a), variant_etag(&other, "image/resize,w_1"));
+        assert_eq!(variant_etag(&ObjectMeta::default(), "x"), None);
+    }
 
     #[test]
     fn request_ids_look_like_oss_and_are_unique() {

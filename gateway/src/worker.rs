@@ -59,6 +59,10 @@ impl Pool {
     {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // The requester gave up (deadline, disconnect) while the job waited: skip it.
+            if done.is_closed() {
+                return;
+            }
             let r = std::panic::catch_unwind(AssertUnwindSafe(f));
             let _ = done.send(r);
         });
@@ -79,6 +83,50 @@ impl Pool {
             Ok(Err(panic)) => Err(PoolError::Panicked(panic_text(&panic))),
             Err(_) => Err(PoolError::Closed),
         }
+    }
+}
+
+/// Memory for requests in flight: source bytes and pixel buffers are reserved before they are
+/// allocated, in MiB, so that concurrent large images wait (or are refused) instead of taking
+/// the process past its memory.
+pub struct MemoryBudget {
+    sem: Arc<tokio::sync::Semaphore>,
+    total_mib: u32,
+}
+
+/// A reservation; the memory is given back when it is dropped.
+pub type Reservation = tokio::sync::OwnedSemaphorePermit;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetError {
+    /// More than the whole budget: this request can never run.
+    TooLarge { mib: u32, total_mib: u32 },
+    /// Not available before the deadline.
+    Busy,
+}
+
+impl MemoryBudget {
+    pub fn new(bytes: u64) -> MemoryBudget {
+        let total_mib = (bytes >> 20).clamp(1, u64::from(u32::MAX >> 4)) as u32;
+        MemoryBudget { sem: Arc::new(tokio::sync::Semaphore::new(total_mib as usize)), total_mib }
+    }
+
+    pub async fn reserve(&self, bytes: u64, deadline: Instant) -> Result<Reservation, BudgetError> {
+        let mib = bytes.div_ceil(1 << 20).max(1);
+        if mib > u64::from(self.total_mib) {
+            let mib = mib.min(u64::from(u32::MAX)) as u32;
+            return Err(BudgetError::TooLarge { mib, total_mib: self.total_mib });
+        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(wait, self.sem.clone().acquire_many_owned(mib as u32)).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(BudgetError::Busy),
+        }
+    }
+
+    /// MiB not reserved right now.
+    pub fn available_mib(&self) -> usize {
+        self.sem.available_permits()
     }
 }
 
@@ -104,6 +152,20 @@ mod tests {
         let r: Result<(), _> = pool.run(|| panic!("boom")).await;
         assert_eq!(r, Err(PoolError::Panicked("boom".into())));
         assert_eq!(pool.run(|| 1).await, Ok(1), "the pool still works after a panic");
+    }
+
+    #[tokio::test]
+    async fn the_memory_budget_waits_then_refuses() {
+        let budget = MemoryBudget::new(10 << 20);
+        let soon = Instant::now() + Duration::from_millis(50);
+        let err = budget.reserve(11 << 20, soon).await.unwrap_err();
+        assert_eq!(err, BudgetError::TooLarge { mib: 11, total_mib: 10 });
+        let a = budget.reserve(6 << 20, soon).await.unwrap();
+        assert_eq!(budget.available_mib(), 4);
+        assert_eq!(budget.reserve(5 << 20, soon).await.unwrap_err(), BudgetError::Busy);
+        drop(a);
+        let later = Instant::now() + Duration::from_millis(50);
+        assert!(budget.reserve(10 << 20, later).await.is_ok());
     }
 
     #[tokio::test]

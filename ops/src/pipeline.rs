@@ -10,11 +10,11 @@
 //! 5. run the actions in order, checking the deadline between them;
 //! 6. encode.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::codec::decode::decode_frame;
 use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
-use crate::codec::{self, CodecError, Limits, SourceFormat};
+use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
 use crate::frame::{Frame, OpContext, OpError, OutputLimits};
 use crate::op;
 use crate::spec::Format;
@@ -29,6 +29,27 @@ pub const DEFAULT_QUALITY: u8 = 85;
 pub struct Rendered {
     pub bytes: Vec<u8>,
     pub mime: &'static str,
+    pub timings: Timings,
+}
+
+/// Where the time went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timings {
+    pub decode: Duration,
+    pub transform: Duration,
+    pub encode: Duration,
+}
+
+/// A conservative estimate of the memory a render of this source needs at its peak: the
+/// decoder's buffer (16-bit RGBA for formats that may carry it), the RGBA frame, and one
+/// action's output. The gateway reserves it before the job runs.
+pub fn memory_estimate(probe: &Probe) -> u64 {
+    let px = u64::from(probe.width) * u64::from(probe.height);
+    let decoder = match probe.format {
+        SourceFormat::Png | SourceFormat::Tiff => 8,
+        _ => 4,
+    };
+    px * (decoder + 4 + 4)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,19 +141,25 @@ fn output_settings(chain: &Chain, source: SourceFormat, source_quality: Option<u
 }
 
 /// The size the first resize will produce, when the chain starts with one (after settings
-/// actions), for shrink-on-load. `(w, h)` are the oriented source dimensions.
-fn first_resize_target(chain: &Chain, w: u32, h: u32, limits: &OutputLimits) -> Option<(u32, u32)> {
+/// actions), for shrink-on-load. `(w, h)` are the oriented source dimensions. A plan over the
+/// output limits fails here, before anything is decoded.
+fn first_resize_target(
+    chain: &Chain,
+    w: u32,
+    h: u32,
+    limits: &OutputLimits,
+) -> Result<Option<(u32, u32)>, OpError> {
     for a in &chain.actions {
         match a {
             Action::Resize(r) => {
-                let plan = op::resize::plan(w, h, r, limits).ok()?;
-                return Some((plan.width, plan.height));
+                let plan = op::resize::plan(w, h, r, limits)?;
+                return Ok(Some((plan.width, plan.height)));
             }
             Action::Quality(_) | Action::Format(_) | Action::Interlace(_) | Action::AutoOrient(_) => {}
-            _ => return None,
+            _ => return Ok(None),
         }
     }
-    None
+    Ok(None)
 }
 
 pub fn run(
@@ -150,17 +177,16 @@ pub fn run(
 
     match chain.actions.as_slice() {
         [Action::Info] => {
-            return Ok(Rendered {
-                bytes: op::info::info(source, &probe).into_bytes(),
-                mime: "application/json",
-            });
+            let bytes = op::info::info(source, &probe).into_bytes();
+            return Ok(Rendered { bytes, mime: "application/json", timings: Timings::default() });
         }
         [Action::AverageHue] => {
+            let start = Instant::now();
             let (frame, _) = decode_frame(source, &probe, Some((64, 64)))?;
-            return Ok(Rendered {
-                bytes: op::average_hue::average_hue(&frame).into_bytes(),
-                mime: "application/json",
-            });
+            let decode = start.elapsed();
+            let bytes = op::average_hue::average_hue(&frame).into_bytes();
+            let timings = Timings { decode, transform: start.elapsed() - decode, encode: Duration::ZERO };
+            return Ok(Rendered { bytes, mime: "application/json", timings });
         }
         _ => {}
     }
@@ -170,16 +196,23 @@ pub fn run(
         max_pixels: limits.max_output_pixels,
         max_rotate_side: limits.max_rotate_side,
     };
-    let auto_orient = !chain.actions.iter().any(|a| matches!(a, Action::AutoOrient(o) if !o.enabled));
+    // The last auto-orient decides; without one, OSS's documented default (1) applies.
+    let auto_orient = chain
+        .actions
+        .iter()
+        .rev()
+        .find_map(|a| if let Action::AutoOrient(o) = a { Some(o.enabled) } else { None })
+        .unwrap_or(true);
     let orientation = if auto_orient { codec::decode::orientation(source) } else { None };
     let swapped = matches!(orientation, Some(5..=8));
     let (ow, oh) = if swapped { (probe.height, probe.width) } else { (probe.width, probe.height) };
 
     // Shrink-on-load: decode no smaller than twice the first resize's target.
-    let shrink = first_resize_target(chain, ow, oh, &out_limits).map(|(w, h)| {
+    let shrink = first_resize_target(chain, ow, oh, &out_limits)?.map(|(w, h)| {
         let (w, h) = (w.saturating_mul(2), h.saturating_mul(2));
         if swapped { (h, w) } else { (w, h) }
     });
+    let decode_start = Instant::now();
     let (mut frame, info) = decode_frame(source, &probe, shrink)?;
     let settings = output_settings(chain, probe.format, info.jpeg_quality);
     let cx =
@@ -188,6 +221,8 @@ pub fn run(
         frame = op::auto_orient::orient(frame, o);
     }
     check(deadline)?;
+    let decode = decode_start.elapsed();
+    let transform_start = Instant::now();
 
     // Sizes for the first resize are planned against the source, not the pre-shrunk frame.
     let mut logical = Some((ow, oh));
@@ -239,8 +274,11 @@ pub fn run(
     if frame.has_alpha() && (!cx.alpha || !frame.is_translucent()) {
         frame = frame.flatten(cx.background);
     }
+    let transform = transform_start.elapsed();
+    let encode_start = Instant::now();
     let bytes = encode(&frame, &settings)?;
-    Ok(Rendered { bytes, mime: settings.format.mime() })
+    let timings = Timings { decode, transform, encode: encode_start.elapsed() };
+    Ok(Rendered { bytes, mime: settings.format.mime(), timings })
 }
 
 /// A convenience for tests and benchmarks: decode → `Frame` at full size.

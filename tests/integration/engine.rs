@@ -19,6 +19,8 @@ pub const TESTS: &[(&str, fn())] = &[
     ("engine::auto_orient_applies_exif_orientation_first", auto_orient),
     ("engine::quality_is_relative_to_the_source", quality),
     ("engine::limits_and_bad_inputs", bad_inputs),
+    ("engine::processed_responses_have_etags_and_304", etags),
+    ("engine::the_memory_budget_refuses_what_cannot_fit", memory_budget),
 ];
 
 /// A JPEG whose pixels form a gradient, `w` x `h`, at quality `q`.
@@ -355,6 +357,49 @@ fn quality() {
         assert!(rel < q60, "{rel} vs {q60}");
         assert_eq!(rel, size(get(&p, "q60.jpg", "image/quality,Q_30").await));
     });
+}
+
+fn etags() {
+    let root = fixture();
+    let p = Pixgate::start(&config(root.path()));
+    block(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = p.url("/photos/200x100.jpg?x-oss-process=image/resize,w_50");
+        let r = client.get(&url).send().await.unwrap();
+        assert_eq!(r.headers()["x-pixgate-cache"], "miss");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+        assert!(r.headers().contains_key("last-modified"));
+        // Equivalent spelling, same variant, same ETag; another variant, another ETag.
+        let same = client
+            .get(p.url("/photos/200x100.jpg?x-oss-process=image/resize,w_50,m_lfit"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(same.headers()["etag"].to_str().unwrap(), etag);
+        let other =
+            client.get(p.url("/photos/200x100.jpg?x-oss-process=image/resize,w_51")).send().await.unwrap();
+        assert_ne!(other.headers()["etag"].to_str().unwrap(), etag);
+        let r = client.get(&url).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+        assert!(r.bytes().await.unwrap().is_empty());
+    });
+}
+
+fn memory_budget() {
+    let root = fixture();
+    std::fs::write(root.path().join("photos/big.png"), png(3000, 3000, [1, 2, 3, 255])).unwrap();
+    let p = Pixgate::start(&format!("{}[server]\nmax_memory = \"16MiB\"\n", config(root.path())));
+    block(async {
+        let g = get(&p, "big.png", "image/resize,w_10").await;
+        assert_eq!(g.status, StatusCode::BAD_REQUEST, "{}", g.text());
+        assert_eq!(xml_field(&g.text(), "Code").as_deref(), Some("ImageTooLarge"));
+        // Small images still render within the budget.
+        assert_eq!(get(&p, "200x100.jpg", "image/resize,w_10").await.status, StatusCode::OK);
+    });
+    let m = p.wait_metric("pixgate_rejected_total{reason=\"limit\"}", 1.0);
+    assert_eq!(pixgate_tests::metric(&m, "pixgate_rejected_total{reason=\"limit\"}"), 1.0, "{m}");
 }
 
 fn bad_inputs() {

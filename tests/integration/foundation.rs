@@ -220,7 +220,12 @@ fn missing() {
 
 fn addressing() {
     let root = fixture();
-    let p = Pixgate::start(&fs_config(root.path(), ""));
+    std::fs::create_dir_all(root.path().join("store")).unwrap();
+    std::fs::write(root.path().join("store/hello.txt"), HELLO).unwrap();
+    let p = Pixgate::start(&fs_config(
+        root.path(),
+        "[buckets.alias]\norigin_bucket = \"store\"\ndomains = [\"alias.test\"]\n",
+    ));
     block(async {
         // Custom domain of bucket photos.
         let r = client().get(p.url("/hello.txt")).header("host", "cdn.test").send().await.unwrap();
@@ -233,6 +238,12 @@ fn addressing() {
         // Path-style on an IP host.
         let r = get(&p.url("/other/x.txt")).await;
         assert_eq!(&r.bytes().await.unwrap()[..], b"other");
+        // A configured bucket's origin storage is not reachable under its own name.
+        let r = get(&p.url("/store/hello.txt")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(xml_field(&r.text().await.unwrap(), "Code").as_deref(), Some("NoSuchBucket"));
+        let r = client().get(p.url("/hello.txt")).header("host", "alias.test").send().await.unwrap();
+        assert_eq!(&r.bytes().await.unwrap()[..], HELLO);
     });
 }
 
@@ -379,7 +390,8 @@ fn traversal() {
         std::os::unix::fs::symlink(root.path().join("secret.txt"), root.path().join("photos/link.txt"))
             .unwrap();
         let (status, text) = pixgate_tests::raw_get(&addr, "/photos/link.txt").unwrap();
-        assert_eq!(status, 400, "{text}");
+        assert_eq!(status, 404, "{text}");
+        assert!(!text.contains("secret"), "{text}");
     }
 }
 

@@ -82,8 +82,9 @@ impl FsOrigin {
             Err(e) if e.raw_os_error() == Some(20) => return Err(OriginError::NotFound), // ENOTDIR
             Err(e) => return Err(OriginError::Failed(format!("{}: {e}", path.display()))),
         };
+        // A link out of the bucket is answered like a missing key: it reveals nothing.
         if !canonical.starts_with(&dir) {
-            return Err(OriginError::InvalidKey("the key resolves outside its bucket".into()));
+            return Err(OriginError::NotFound);
         }
         Ok(canonical)
     }
@@ -108,6 +109,13 @@ impl FsOrigin {
 
     fn open(&self, at: &Location<'_>) -> Result<(std::fs::File, PathBuf), OriginError> {
         let path = self.resolve(at)?;
+        // Only regular files: opening a FIFO or a device could block or misbehave.
+        match std::fs::metadata(&path) {
+            Ok(md) if md.is_file() => {}
+            Ok(_) => return Err(OriginError::NotFound),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OriginError::NotFound),
+            Err(e) => return Err(OriginError::Failed(format!("{}: {e}", path.display()))),
+        }
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OriginError::NotFound),
@@ -307,15 +315,21 @@ mod tests {
 
     #[tokio::test]
     async fn traversal_is_refused() {
-        let (_d, o) = setup();
+        let (d, o) = setup();
         for key in ["../secret.txt", "sub/../../secret.txt", "/etc/passwd", "a.txt\0", "./a.txt", "sub//b"] {
             let err = o.get(Location { bucket: "photos", key }, &GetOptions::default()).await.unwrap_err();
             assert!(matches!(err, OriginError::InvalidKey(_)), "{key}: {err:?}");
         }
-        // A symlink out of the root is not served.
+        // A symlink out of the root is not served, and looks like a missing key.
         let err =
             o.get(Location { bucket: "photos", key: "link" }, &GetOptions::default()).await.unwrap_err();
-        assert!(matches!(err, OriginError::InvalidKey(_)), "{err:?}");
+        assert_eq!(err, OriginError::NotFound);
+        // A FIFO is never opened (opening it would block).
+        let fifo = d.path().join("root/photos/fifo");
+        if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+            let at = Location { bucket: "photos", key: "fifo" };
+            assert_eq!(o.get(at, &GetOptions::default()).await.unwrap_err(), OriginError::NotFound);
+        }
         for bucket in ["..", "escape", "nope", "photos/sub"] {
             let err =
                 o.get(Location { bucket, key: "secret.txt" }, &GetOptions::default()).await.unwrap_err();

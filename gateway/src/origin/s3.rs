@@ -229,10 +229,14 @@ impl Origin for S3Origin {
                     };
                     Ok(GetResponse::Body { meta: m, range, body: body_stream(out.body, self.timeout) })
                 }
-                Err(e) => match classify(e) {
-                    (Some(304), _) => Ok(GetResponse::NotModified(ObjectMeta::default())),
-                    (_, e) => Err(self.refine_not_found(at.bucket, e).await),
-                },
+                Err(SdkError::ServiceError(ctx)) if ctx.raw().status().as_u16() == 304 => {
+                    let h = ctx.raw().headers();
+                    let etag = h.get("etag").map(str::to_string);
+                    let last_modified =
+                        h.get("last-modified").and_then(|v| httpdate::parse_http_date(v).ok());
+                    Ok(GetResponse::NotModified(ObjectMeta { etag, last_modified, ..ObjectMeta::default() }))
+                }
+                Err(e) => Err(self.refine_not_found(at.bucket, classify(e).1).await),
             }
         })
         .await

@@ -22,6 +22,17 @@ fn corrupt(e: impl std::fmt::Display) -> CodecError {
     CodecError::Corrupt(e.to_string())
 }
 
+/// The `image` crate's errors: its allocation limits mean "too large", the rest "corrupt".
+fn image_error(e: image::ImageError) -> CodecError {
+    match e {
+        image::ImageError::Limits(l) => CodecError::TooLarge {
+            message: format!("Decoding the source image would need more memory than allowed ({l})."),
+            ec: "0040-00000012",
+        },
+        other => corrupt(other),
+    }
+}
+
 /// EXIF orientation from any container kamadak-exif reads.
 pub fn orientation(bytes: &[u8]) -> Option<u16> {
     let exif = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok()?;
@@ -41,9 +52,10 @@ pub fn decode_frame(
     let frame = match probe.format {
         SourceFormat::Jpeg => {
             info.jpeg_quality = jpeg_quality::estimate(bytes);
+            // A scaled decode that fails or comes out too small falls back to a full decode.
             let scaled = match shrink_to {
                 Some((w, h)) if w.saturating_mul(2) <= probe.width && h.saturating_mul(2) <= probe.height => {
-                    decode_jpeg_scaled(bytes, probe, w, h)?
+                    decode_jpeg_scaled(bytes, probe, w, h).ok().flatten()
                 }
                 _ => None,
             };
@@ -91,8 +103,14 @@ fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Opt
     if !matches!(meta.pixel_format, jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8) {
         return Ok(None);
     }
-    let req = |v: u32| v.clamp(1, u32::from(u16::MAX)) as u16;
-    let (sw, sh) = d.scale(req(w), req(h)).map_err(corrupt)?;
+    // jpeg-decoder picks the smallest scale at which *either* side reaches the request, so ask
+    // for the proportional size that satisfies the more demanding side on both.
+    let factor = (f64::from(w) / f64::from(probe.width)).max(f64::from(h) / f64::from(probe.height));
+    let req = |side: u32| ((f64::from(side) * factor).ceil() as u32).clamp(1, u32::from(u16::MAX)) as u16;
+    let (sw, sh) = d.scale(req(probe.width), req(probe.height)).map_err(corrupt)?;
+    if u32::from(sw) < w || u32::from(sh) < h {
+        return Ok(None);
+    }
     let icc = d.icc_profile();
     let data = d.decode().map_err(corrupt)?;
     let (sw, sh) = (u32::from(sw), u32::from(sh));
@@ -119,12 +137,12 @@ fn decode_other(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
     // One 16-bit RGBA frame plus the decoder's own buffers.
     limits.max_alloc = Some(u64::from(probe.width) * u64::from(probe.height) * 8 + (64 << 20));
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
     if decoder.dimensions() != (probe.width, probe.height) {
         return Err(corrupt("the dimensions changed between probe and decode"));
     }
     let icc = decoder.icc_profile().ok().flatten();
-    let img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let img = DynamicImage::from_decoder(decoder).map_err(image_error)?;
     let frame = if img.color().has_alpha() {
         let rgba = img.into_rgba8();
         Frame::from_raw(rgba.width(), rgba.height(), 4, rgba.into_raw())

@@ -22,7 +22,7 @@ pub struct EncodeOptions {
 }
 
 fn failed(e: impl std::fmt::Display) -> CodecError {
-    CodecError::Corrupt(format!("encoding failed: {e}"))
+    CodecError::Encode(e.to_string())
 }
 
 /// Does this output format keep an alpha channel?
@@ -99,7 +99,7 @@ pub fn encode(frame: &Frame, opts: &EncodeOptions) -> Result<Vec<u8>, CodecError
             e.encode(&rgba.data, w, h, image::ExtendedColorType::Rgba8).map_err(failed)?;
         }
         Format::Heic | Format::Avif => {
-            return Err(CodecError::Unsupported("HEIC and AVIF output need the heic / avif build features"));
+            return Err(CodecError::NeedsFeature("HEIC and AVIF output are not supported by this build"));
         }
     }
     Ok(out)
@@ -149,6 +149,6 @@ mod tests {
     #[test]
     fn heic_is_not_built_in() {
         let e = encode(&frame(3), &EncodeOptions { format: Format::Heic, quality: 80, progressive: false });
-        assert!(matches!(e, Err(CodecError::Unsupported(_))));
+        assert!(matches!(e, Err(CodecError::NeedsFeature(_))));
     }
 }

@@ -122,6 +122,10 @@ pub enum CodecError {
     Corrupt(String),
     /// Over a limit; the EC is OSS's.
     TooLarge { message: String, ec: &'static str },
+    /// A format this build does not read or write (HEIC and AVIF without their features).
+    NeedsFeature(&'static str),
+    /// The encoder failed: a bug or a resource problem, not the client's fault.
+    Encode(String),
 }
 
 impl std::fmt::Display for CodecError {
@@ -130,6 +134,8 @@ impl std::fmt::Display for CodecError {
             CodecError::Unsupported(m) => write!(f, "unsupported image: {m}"),
             CodecError::Corrupt(m) => write!(f, "corrupt image: {m}"),
             CodecError::TooLarge { message, .. } => f.write_str(message),
+            CodecError::NeedsFeature(m) => f.write_str(m),
+            CodecError::Encode(m) => write!(f, "encoding failed: {m}"),
         }
     }
 }
@@ -157,11 +163,12 @@ fn gif_frames(bytes: &[u8], cap: u32) -> u32 {
     n.max(1)
 }
 
-/// Read the header: format, dimensions, frame count. Allocates no pixels.
+/// Read the header: format, dimensions, frame count. Allocates no pixels. PNG, JPEG, GIF,
+/// BMP and WebP are read by `header`; TIFF needs the `image` crate's decoder to find its IFD.
 pub fn probe(bytes: &[u8]) -> Result<Probe, CodecError> {
     let format = sniff(bytes).ok_or(CodecError::Unsupported("the bytes are not a known image format"))?;
     let Some(f) = format.image_format() else {
-        return Err(CodecError::Unsupported("HEIC and AVIF sources need the heic / avif build features"));
+        return Err(CodecError::NeedsFeature("HEIC and AVIF sources are not supported by this build"));
     };
     let (width, height) = match header::dimensions(bytes, format) {
         Some(d) => d,

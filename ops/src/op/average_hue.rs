@@ -5,15 +5,18 @@
 
 use crate::frame::Frame;
 
-/// The mean of each colour channel over every pixel, rounded half up.
+/// The mean of each colour channel, rounded half up; with alpha, each pixel counts by its
+/// opacity (fully transparent pixels do not count).
 pub fn average_rgb(f: &Frame) -> [u8; 3] {
     let mut sum = [0u64; 3];
+    let mut n = 0u64;
     for px in f.data.chunks_exact(f.channels as usize) {
-        sum[0] += u64::from(px[0]);
-        sum[1] += u64::from(px[1]);
-        sum[2] += u64::from(px[2]);
+        let w = if f.channels == 4 { u64::from(px[3]) } else { 255 };
+        sum[0] += u64::from(px[0]) * w;
+        sum[1] += u64::from(px[1]) * w;
+        sum[2] += u64::from(px[2]) * w;
+        n += w;
     }
-    let n = u64::from(f.width) * u64::from(f.height);
     if n == 0 {
         return [0, 0, 0];
     }
@@ -35,7 +38,7 @@ mod tests {
         let f = Frame::from_raw(2, 1, 3, vec![0, 100, 255, 184, 140, 0]).unwrap();
         assert_eq!(average_rgb(&f), [92, 120, 128]);
         assert_eq!(average_hue(&f), "{\"RGB\": \"0x5c7880\"}");
-        let f = Frame::from_raw(1, 1, 4, vec![1, 2, 3, 0]).unwrap();
-        assert_eq!(average_rgb(&f), [1, 2, 3]);
+        let f = Frame::from_raw(2, 1, 4, vec![1, 2, 3, 0, 200, 100, 50, 255]).unwrap();
+        assert_eq!(average_rgb(&f), [200, 100, 50], "a transparent pixel does not count");
     }
 }

@@ -17,11 +17,12 @@ use crate::codec::{Probe, SourceFormat};
 /// The JSON answer for `image/info`.
 pub fn info(bytes: &[u8], probe: &Probe) -> String {
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
-    if matches!(probe.format, SourceFormat::Jpeg) {
-        jfif_resolution(bytes, &mut fields);
-    }
     if !matches!(probe.format, SourceFormat::Png | SourceFormat::Gif | SourceFormat::Bmp) {
         exif_fields(bytes, &mut fields);
+    }
+    // JFIF density only where EXIF gave no resolution.
+    if matches!(probe.format, SourceFormat::Jpeg) && !fields.contains_key("XResolution") {
+        jfif_resolution(bytes, &mut fields);
     }
     fields.insert("FileSize".into(), bytes.len().to_string());
     fields.insert("Format".into(), probe.format.oss_name().into());
