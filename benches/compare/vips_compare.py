@@ -20,9 +20,11 @@ VENV = os.path.join(ROOT, "target", "compare-venv")
 RUNS = 15
 
 TASKS = [
-    # (name, sample, w, h, pixgate chain, vips function)
-    ("thumbnail 5120x2880 -> w300 Q80", "retina.jpg", 5120, 2880, "image/resize,w_300/quality,Q_80", "thumb"),
-    ("webp 2560x1600 -> w1280 Q75", "retina.jpg", 2560, 1600, "image/resize,w_1280/format,webp/quality,Q_75", "webp"),
+    # (name, sample, w, h, grain, pixgate chain, vips function)
+    ("thumbnail 5120x2880 -> w300 Q80", "retina.jpg", 5120, 2880, False, "image/resize,w_300/quality,Q_80", "thumb"),
+    ("thumbnail 5120x2880 grain -> w300 Q80", "retina.jpg", 5120, 2880, True, "image/resize,w_300/quality,Q_80", "thumb"),
+    ("webp 2560x1600 -> w1280 Q75", "retina.jpg", 2560, 1600, False, "image/resize,w_1280/format,webp/quality,Q_75", "webp"),
+    ("webp 2560x1600 grain -> w1280 Q75", "retina.jpg", 2560, 1600, True, "image/resize,w_1280/format,webp/quality,Q_75", "webp"),
 ]
 
 VIPS = r"""
@@ -58,8 +60,8 @@ def main():
     sh(["cargo", "build", "--release", "-p", "pixgate-benches", "--bins"], cwd=ROOT, env=env)
     bindir = os.path.join(ROOT, "target", "release")
     print(f"pyvips / libvips: {vips_version}")
-    for name, sample, w, h, chain, vtask in TASKS:
-        path = sh([os.path.join(bindir, "bench_input"), sample, str(w), str(h)])
+    for name, sample, w, h, grain, chain, vtask in TASKS:
+        path = sh([os.path.join(bindir, "bench_input"), sample, str(w), str(h)] + (["grain"] if grain else []))
         ours, theirs = [], []
         for _ in range(3):
             out = sh([os.path.join(bindir, "pipeline_time"), path, chain, str(RUNS)])

@@ -13,12 +13,15 @@ pub fn inputs_dir() -> PathBuf {
     dir
 }
 
-/// A photo JPEG of `w` x `h` made from `samples/photos/<name>` by resampling (Lanczos3) and
-/// encoding at quality 90, cached under `target/bench-inputs/`. The equivalent command:
-/// `pixgate-bench-input <name> <w> <h>` (this function) — documented in RESULTS.md.
-pub fn photo_jpeg(name: &str, w: u32, h: u32) -> PathBuf {
-    let out =
-        inputs_dir().join(format!("{}-{w}x{h}.jpg", name.trim_end_matches(".jpg").trim_end_matches(".png")));
+/// A photo JPEG of `w` x `h`, cached under `target/bench-inputs/`: `samples/photos/<name>`
+/// cropped to the aspect ratio, resampled (Lanczos3) and encoded at quality 90. With `grain`,
+/// deterministic uniform noise of +-8 per channel is added before encoding: an upscaled photo
+/// is far smoother, and so far cheaper to decode, than a camera's. Made by
+/// `bench_input <name> <w> <h> [grain]`.
+pub fn photo_jpeg(name: &str, w: u32, h: u32, grain: bool) -> PathBuf {
+    let stem = name.trim_end_matches(".jpg").trim_end_matches(".png");
+    let suffix = if grain { "-grain" } else { "" };
+    let out = inputs_dir().join(format!("{stem}-{w}x{h}{suffix}.jpg"));
     if out.exists() {
         return out;
     }
@@ -40,7 +43,15 @@ pub fn photo_jpeg(name: &str, w: u32, h: u32) -> PathBuf {
         data.extend_from_slice(row);
     }
     let cropped = Frame::from_raw(cw, ch, 3, data).expect("crop");
-    let big = pixgate_ops::op::resample::resample(&cropped, w, h);
+    let mut big = pixgate_ops::op::resample::resample(&cropped, w, h);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for v in big.data.iter_mut().filter(|_| grain) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let noise = (x >> 60) as i16 - 8;
+        *v = (i16::from(*v) + noise).clamp(0, 255) as u8;
+    }
     let mut jpeg = Vec::new();
     jpeg_encoder::Encoder::new(&mut jpeg, 90)
         .encode(&big.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)

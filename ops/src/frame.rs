@@ -85,6 +85,20 @@ impl Frame {
         Frame { width: self.width, height: self.height, channels: 3, data }
     }
 
+    /// Map the colour channels (not alpha) through a 256-entry table.
+    pub fn map_colour(&mut self, table: &[u8; 256]) {
+        match self.channels {
+            3 => self.data.iter_mut().for_each(|v| *v = table[usize::from(*v)]),
+            _ => {
+                for px in self.data.chunks_exact_mut(4) {
+                    for v in &mut px[..3] {
+                        *v = table[usize::from(*v)];
+                    }
+                }
+            }
+        }
+    }
+
     /// Is any pixel not fully opaque?
     pub fn is_translucent(&self) -> bool {
         self.channels == 4 && self.data.chunks_exact(4).any(|p| p[3] != 255)
@@ -168,6 +182,18 @@ impl std::fmt::Display for OpError {
 }
 
 impl std::error::Error for OpError {}
+
+/// Test fixture: a frame whose pixel (x, y) is [x, y, 7].
+#[cfg(test)]
+pub(crate) fn grid(w: u32, h: u32) -> Frame {
+    let mut data = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            data.extend_from_slice(&[x as u8, y as u8, 7]);
+        }
+    }
+    Frame { width: w, height: h, channels: 3, data }
+}
 
 #[cfg(test)]
 mod tests {

@@ -32,23 +32,8 @@ pub fn apply(mut f: Frame, b: &Bright) -> Frame {
     if b.value == 0 {
         return f;
     }
-    apply_lut(&mut f, &lut(b.value));
+    f.map_colour(&lut(b.value));
     f
-}
-
-/// Map the colour channels (not alpha) of `f` through `t`.
-fn apply_lut(f: &mut Frame, t: &[u8; 256]) {
-    match f.channels {
-        3 => f.data.iter_mut().for_each(|v| *v = t[usize::from(*v)]),
-        4 => {
-            for px in f.data.chunks_exact_mut(4) {
-                for v in &mut px[..3] {
-                    *v = t[usize::from(*v)];
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -45,18 +45,7 @@ pub fn apply(mut f: Frame, c: &Contrast) -> Frame {
     if c.value == 0 {
         return f;
     }
-    let t = lut(c.value);
-    match f.channels {
-        3 => f.data.iter_mut().for_each(|v| *v = t[usize::from(*v)]),
-        4 => {
-            for px in f.data.chunks_exact_mut(4) {
-                for v in &mut px[..3] {
-                    *v = t[usize::from(*v)];
-                }
-            }
-        }
-        _ => {}
-    }
+    f.map_colour(&lut(c.value));
     f
 }
 

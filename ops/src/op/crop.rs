@@ -65,20 +65,10 @@ pub fn rect(width: u32, height: u32, c: &Crop) -> Result<Rect, OpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::grid;
 
     fn crop(width: Option<u32>, height: Option<u32>, x: u32, y: u32, gravity: Gravity) -> Crop {
         Crop { width, height, x, y, gravity }
-    }
-
-    /// A frame whose pixel (x, y) is [x, y, 7].
-    fn grid(w: u32, h: u32) -> Frame {
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                data.extend_from_slice(&[x as u8, y as u8, 7]);
-            }
-        }
-        Frame::from_raw(w, h, 3, data).unwrap()
     }
 
     #[test]

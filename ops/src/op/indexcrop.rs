@@ -43,17 +43,7 @@ pub fn rect(width: u32, height: u32, c: &IndexCrop) -> Option<Rect> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A frame whose pixel (x, y) is [x, y, 7].
-    fn grid(w: u32, h: u32) -> Frame {
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                data.extend_from_slice(&[x as u8, y as u8, 7]);
-            }
-        }
-        Frame::from_raw(w, h, 3, data).unwrap()
-    }
+    use crate::frame::grid;
 
     #[test]
     fn table() {

@@ -128,20 +128,10 @@ fn rotate_any(f: &Frame, angle: u32, cx: &OpContext) -> Result<Frame, OpError> {
 mod tests {
     use super::*;
     use crate::frame::OutputLimits;
+    use crate::frame::grid;
 
     fn cx(alpha: bool) -> OpContext {
         OpContext { alpha, background: [255, 255, 255], ..OpContext::default() }
-    }
-
-    /// A frame whose pixel (x, y) is [x, y, 7].
-    fn grid(w: u32, h: u32) -> Frame {
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                data.extend_from_slice(&[x as u8, y as u8, 7]);
-            }
-        }
-        Frame::from_raw(w, h, 3, data).unwrap()
     }
 
     #[test]
