@@ -1,4 +1,4 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `POST /purge`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,12 +7,52 @@ use async_trait::async_trait;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
+use pixgate_cache::{Caches, Purge};
+
+use crate::config::{BucketConfig, Config};
 use crate::metrics::Metrics;
+use crate::route::Query;
 
 pub struct Admin {
     pub metrics: Metrics,
     /// True once Pixgate listens with a valid configuration; false again while it shuts down.
     pub ready: Arc<AtomicBool>,
+    pub caches: Caches,
+    pub config: Arc<Config>,
+}
+
+impl Admin {
+    /// `POST /purge?bucket=B&key=K` or `&prefix=P`: drop the variants and the source of an
+    /// object (or of every object under a prefix). Bucket and key are as clients address them;
+    /// the bucket's origin mapping is applied here.
+    async fn purge(&self, query: Option<&str>) -> http::Response<Vec<u8>> {
+        let q = Query::parse(query);
+        let get = |name: &str| q.get(name).ok().flatten().map(str::to_string);
+        let bad = |m: &str| reply(400, "application/json", format!("{{\"error\": \"{m}\"}}\n").into_bytes());
+        let Some(bucket) = get("bucket").filter(|b| !b.is_empty()) else {
+            return bad("bucket is required");
+        };
+        let implicit;
+        let b: &BucketConfig = match self.config.buckets.get(&bucket) {
+            Some(b) => b,
+            None => {
+                implicit = BucketConfig::implicit(&bucket);
+                &implicit
+            }
+        };
+        let purge = match (get("key"), get("prefix")) {
+            (Some(k), None) if !k.is_empty() => {
+                Purge::Key { bucket: b.origin_bucket.clone(), key: format!("{}{k}", b.prefix) }
+            }
+            (None, Some(p)) => {
+                Purge::Prefix { bucket: b.origin_bucket.clone(), prefix: format!("{}{p}", b.prefix) }
+            }
+            _ => return bad("give exactly one of key or prefix"),
+        };
+        let n = self.caches.purge(&purge).await;
+        tracing::info!(target: "pixgate::admin", bucket = bucket.as_str(), ?purge, purged = n, "purge");
+        reply(200, "application/json", format!("{{\"purged\": {n}}}\n").into_bytes())
+    }
 }
 
 fn reply(status: u16, content_type: &str, body: Vec<u8>) -> http::Response<Vec<u8>> {
@@ -33,7 +73,14 @@ impl ServeHttp for Admin {
         let text = "text/plain; charset=utf-8";
         match (method, path.as_str()) {
             (http::Method::GET | http::Method::HEAD, "/metrics") => {
+                let (results, sources) = self.caches.weighted_sizes().await;
+                self.metrics.cache_bytes.with_label_values(&["result"]).set(results as i64);
+                self.metrics.cache_bytes.with_label_values(&["source"]).set(sources as i64);
                 reply(200, "text/plain; version=0.0.4; charset=utf-8", self.metrics.render())
+            }
+            (http::Method::POST, "/purge") => {
+                let query = session.req_header().uri.query().map(str::to_string);
+                self.purge(query.as_deref()).await
             }
             (http::Method::GET | http::Method::HEAD, "/healthz") => reply(200, text, b"ok\n".to_vec()),
             (http::Method::GET | http::Method::HEAD, "/readyz") => {
@@ -43,8 +90,10 @@ impl ServeHttp for Admin {
                     reply(503, text, b"not ready\n".to_vec())
                 }
             }
-            (_, "/metrics" | "/healthz" | "/readyz") => reply(405, text, b"method not allowed\n".to_vec()),
-            _ => reply(404, text, b"not found: try /metrics, /healthz, /readyz\n".to_vec()),
+            (_, "/metrics" | "/healthz" | "/readyz" | "/purge") => {
+                reply(405, text, b"method not allowed\n".to_vec())
+            }
+            _ => reply(404, text, b"not found: try /metrics, /healthz, /readyz, POST /purge\n".to_vec()),
         }
     }
 }

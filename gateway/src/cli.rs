@@ -197,20 +197,27 @@ fn serve(config: Config) -> i32 {
         }
     };
     let max_memory = config.max_memory;
+    let caches = pixgate_cache::Caches::new(pixgate_cache::Settings {
+        result_max_bytes: config.result_max_bytes,
+        source_max_bytes: config.source_max_bytes,
+        ttl: config.cache_ttl,
+    });
+    let config = Arc::new(config);
     let state = Arc::new(State {
-        config: Arc::new(config),
+        config: config.clone(),
         origin,
         metrics: metrics.clone(),
         inflight: inflight.clone(),
         pool,
         budget: crate::worker::MemoryBudget::new(max_memory),
+        caches: caches.clone(),
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");
     proxy.add_tcp(&listen.to_string());
     let mut admin = pingora::services::listening::Service::new(
         "pixgate-admin".into(),
-        Admin { metrics, ready: ready.clone() },
+        Admin { metrics, ready: ready.clone(), caches, config },
     );
     admin.threads = Some(1);
     admin.add_tcp(&admin_listen.to_string());

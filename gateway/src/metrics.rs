@@ -1,7 +1,8 @@
 //! Prometheus metric families (contract §6). Labels never carry keys, buckets or raw parameters.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Buckets that resolve both sub-millisecond cache hits and multi-second renders.
@@ -13,6 +14,8 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// Every family's name, including families that have no sample yet.
+    families: Vec<String>,
     pub requests_total: IntCounterVec,
     pub request_duration: HistogramVec,
     pub origin_requests_total: IntCounterVec,
@@ -21,6 +24,8 @@ pub struct Metrics {
     pub workers_busy: IntGauge,
     pub queue_depth: IntGauge,
     pub rejected_total: IntCounterVec,
+    pub cache_requests_total: IntCounterVec,
+    pub cache_bytes: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -74,6 +79,16 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
+        let cache_requests_total = IntCounterVec::new(
+            Opts::new("pixgate_cache_requests_total", "Cache lookups, by cache and outcome."),
+            &["cache", "outcome"],
+        )
+        .expect("valid metric");
+        let cache_bytes = IntGaugeVec::new(
+            Opts::new("pixgate_cache_bytes", "Bytes held by each cache (as weighed)."),
+            &["cache"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -83,6 +98,8 @@ impl Metrics {
             Box::new(workers_busy.clone()),
             Box::new(queue_depth.clone()),
             Box::new(rejected_total.clone()),
+            Box::new(cache_requests_total.clone()),
+            Box::new(cache_bytes.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -90,8 +107,29 @@ impl Metrics {
         registry
             .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
             .expect("metric names are unique");
+        let families = {
+            let mut names: Vec<String> = Vec::new();
+            for c in [
+                Box::new(requests_total.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(request_duration.clone()),
+                Box::new(origin_requests_total.clone()),
+                Box::new(origin_duration.clone()),
+                Box::new(stage_duration.clone()),
+                Box::new(workers_busy.clone()),
+                Box::new(queue_depth.clone()),
+                Box::new(rejected_total.clone()),
+                Box::new(cache_requests_total.clone()),
+                Box::new(cache_bytes.clone()),
+                #[cfg(target_os = "linux")]
+                Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+            ] {
+                names.extend(c.desc().iter().map(|d| d.fq_name.clone()));
+            }
+            names
+        };
         Metrics {
             registry,
+            families,
             requests_total,
             request_duration,
             origin_requests_total,
@@ -100,7 +138,15 @@ impl Metrics {
             workers_busy,
             queue_depth,
             rejected_total,
+            cache_requests_total,
+            cache_bytes,
         }
+    }
+
+    /// The names of every metric family Pixgate exports (a family with no sample yet is not
+    /// in the text exposition, but is here).
+    pub fn family_names(&self) -> &[String] {
+        &self.families
     }
 
     /// The Prometheus text exposition.

@@ -23,6 +23,7 @@ use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin,
 use crate::route::{self, Query};
 use crate::worker::{MemoryBudget, Pool, panic_text};
 use crate::{chain, mime};
+use pixgate_cache::{Caches, Outcome, Source, SourceKey, Variant, VariantKey};
 use pixgate_ops::codec;
 use pixgate_ops::pipeline;
 use pixgate_ops::spec::Action;
@@ -38,6 +39,8 @@ pub struct State {
     pub pool: Pool,
     /// Memory for sources and pixels of requests in flight.
     pub budget: MemoryBudget,
+    /// The result and source caches.
+    pub caches: Caches,
 }
 
 pub struct Gateway {
@@ -222,8 +225,10 @@ impl Gateway {
         }
     }
 
-    /// A processed request: parse the chain (styles resolved), fetch the source within the
-    /// byte limit and the memory budget, run the chain on the worker pool, answer the bytes.
+    /// A processed request: parse the chain (styles resolved), get the source (source cache,
+    /// revalidated after `cache.ttl`; else the origin, within the byte limit), answer 304 when
+    /// the client's copy is current, else the variant from the result cache or rendered on the
+    /// worker pool (concurrent identical misses share one render).
     async fn process(
         &self,
         session: &mut Session,
@@ -242,30 +247,98 @@ impl Gateway {
             )));
         }
         let state = &self.state;
-        let limits = state.config.limits;
         let deadline = ctx.start + state.config.request_timeout;
         let full_key = format!("{}{key}", bucket.prefix);
-        let at = Location { bucket: &bucket.origin_bucket, key: &full_key };
+        let skey = SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
+        let (source, source_outcome) = self.load_source(&skey, deadline).await?;
+        state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
 
-        let GetResponse::Body { meta, mut body, .. } = state.origin.get(at, &GetOptions::default()).await?
-        else {
-            return Err(GatewayError::BadGateway("unasked 304 from the origin".into()));
-        };
         let canonical = chain.to_string();
-        let etag = variant_etag(&meta, &canonical);
+        let validator = source.validator();
+        let etag: Arc<str> = variant_etag(&validator, &canonical).into();
+        let validators = ObjectMeta {
+            etag: Some(etag.to_string()),
+            last_modified: source.last_modified,
+            ..ObjectMeta::default()
+        };
         let if_none_match = header_str(session, "if-none-match");
         let if_modified_since =
             header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
-        let validators = ObjectMeta { etag, ..meta.clone() };
         if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
-            drop(body);
-            let h = self.variant_header(304, ctx, &validators, None, 0)?;
+            let h = self.variant_header(304, ctx, &validators, None, 0, "hit")?;
             return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
         }
 
-        // The source: refused from its size before reading, and read only once its bytes fit
-        // in the memory budget.
-        let max = limits.max_source_bytes;
+        let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical.into() };
+        let render = self.render(chain, source, etag, deadline);
+        let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
+        state.metrics.cache_requests_total.with_label_values(&["result", outcome.as_str()]).inc();
+        ctx.cache = outcome.as_str();
+
+        let length = variant.body.len() as u64;
+        let h = self.variant_header(200, ctx, &validators, Some(variant.content_type), length, ctx.cache)?;
+        self.write_header(session, ctx, h, head).await?;
+        if head {
+            return Ok(Reply::Done);
+        }
+        // The cached bytes are shared, not copied.
+        Ok(Reply::Stream { first: Some(variant.body), rest: None, length })
+    }
+
+    /// The source bytes: fresh from the source cache, revalidated with a conditional GET when
+    /// stale, or fetched (concurrent misses share one fetch).
+    async fn load_source(
+        &self,
+        skey: &SourceKey,
+        deadline: Instant,
+    ) -> Result<(Arc<Source>, Outcome), GatewayError> {
+        let caches = &self.state.caches;
+        if let Some(cached) = caches.cached_source(skey).await {
+            if caches.is_fresh(&cached) {
+                return Ok((cached, Outcome::Hit));
+            }
+            let opts = GetOptions {
+                if_none_match: cached.etag.clone(),
+                if_modified_since: if cached.etag.is_none() { cached.last_modified } else { None },
+                ..GetOptions::default()
+            };
+            let at = Location { bucket: &skey.bucket, key: &skey.key };
+            match self.state.origin.get(at, &opts).await? {
+                GetResponse::NotModified(_) => {
+                    let renewed = Arc::new(Source { checked_at: Instant::now(), ..(*cached).clone() });
+                    caches.put_source(skey.clone(), renewed.clone()).await;
+                    return Ok((renewed, Outcome::Hit));
+                }
+                GetResponse::Body { meta, body, .. } => {
+                    let source = Arc::new(self.read_source(meta, body, deadline).await?);
+                    caches.put_source(skey.clone(), source.clone()).await;
+                    return Ok((source, Outcome::Miss));
+                }
+            }
+        }
+        let fetch = async {
+            let at = Location { bucket: &skey.bucket, key: &skey.key };
+            match self.state.origin.get(at, &GetOptions::default()).await? {
+                GetResponse::NotModified(_) => {
+                    Err(GatewayError::BadGateway("unasked 304 from the origin".into()))
+                }
+                GetResponse::Body { meta, body, .. } => {
+                    Ok(Arc::new(self.read_source(meta, body, deadline).await?))
+                }
+            }
+        };
+        caches.source(skey.clone(), fetch).await.map_err(|e| (*e).clone())
+    }
+
+    /// Read a source body: refused from its size before reading; the bytes are reserved in the
+    /// memory budget while they are read.
+    async fn read_source(
+        &self,
+        meta: ObjectMeta,
+        mut body: crate::origin::BodyStream,
+        deadline: Instant,
+    ) -> Result<Source, GatewayError> {
+        let max = self.state.config.limits.max_source_bytes;
         let too_large = |size: String| GatewayError::ImageTooLarge {
             message: format!("The source image is {size} bytes; the limit is {max}."),
             ec: "0040-00000009",
@@ -273,37 +346,53 @@ impl Gateway {
         if meta.size > max {
             return Err(too_large(meta.size.to_string()));
         }
-        let _source_reservation = state.budget.reserve(meta.size, deadline).await?;
-        let mut source = Vec::with_capacity(meta.size as usize);
+        let _reservation = self.state.budget.reserve(meta.size, deadline).await?;
+        let mut bytes = Vec::with_capacity(meta.size as usize);
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
-            if (source.len() + chunk.len()) as u64 > max {
+            if (bytes.len() + chunk.len()) as u64 > max {
                 return Err(too_large(format!("more than {max}")));
             }
-            source.extend_from_slice(&chunk);
+            bytes.extend_from_slice(&chunk);
         }
+        Ok(Source {
+            bytes: Bytes::from(bytes),
+            etag: meta.etag,
+            last_modified: meta.last_modified,
+            checked_at: Instant::now(),
+        })
+    }
 
-        // Limits from the header, and the pixels' memory reserved, before a worker decodes.
-        let probe = codec::probe(&source)?;
-        codec::check_source(&probe, source.len() as u64, &limits)?;
-        let _pixel_reservation = match chain.actions.as_slice() {
+    /// Render a variant on the worker pool: limits from the header and the pixels' memory
+    /// reserved before a worker decodes.
+    async fn render(
+        &self,
+        chain: pixgate_ops::spec::Chain,
+        source: Arc<Source>,
+        etag: Arc<str>,
+        deadline: Instant,
+    ) -> Result<Variant, GatewayError> {
+        let state = &self.state;
+        let limits = state.config.limits;
+        let probe = codec::probe(&source.bytes)?;
+        codec::check_source(&probe, source.bytes.len() as u64, &limits)?;
+        let _pixels = match chain.actions.as_slice() {
             [Action::Info] => None,
             _ => Some(state.budget.reserve(pipeline::memory_estimate(&probe), deadline).await?),
         };
-        let rendered = state.pool.run(move || pipeline::run(&chain, &source, &limits, deadline)).await??;
+        let last_modified = source.last_modified;
+        let rendered =
+            state.pool.run(move || pipeline::run(&chain, &source.bytes, &limits, deadline)).await??;
         let t = rendered.timings;
         for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
             state.metrics.stage_duration.with_label_values(&[stage]).observe(d.as_secs_f64());
         }
-
-        ctx.cache = "miss";
-        let length = rendered.bytes.len() as u64;
-        let h = self.variant_header(200, ctx, &validators, Some(rendered.mime), length)?;
-        self.write_header(session, ctx, h, head).await?;
-        if head {
-            return Ok(Reply::Done);
-        }
-        Ok(Reply::Stream { first: Some(Bytes::from(rendered.bytes)), rest: None, length })
+        Ok(Variant {
+            body: Bytes::from(rendered.bytes),
+            content_type: rendered.mime,
+            etag: Some(etag),
+            last_modified,
+        })
     }
 
     /// Headers of a processed response.
@@ -314,6 +403,7 @@ impl Gateway {
         validators: &ObjectMeta,
         content_type: Option<&str>,
         length: u64,
+        cache: &str,
     ) -> Result<ResponseHeader, GatewayError> {
         let build = || -> pingora::Result<ResponseHeader> {
             let mut h = self.response(status, ctx)?;
@@ -328,7 +418,7 @@ impl Gateway {
                 h.insert_header("last-modified", http_date(lm))?;
             }
             h.insert_header("cache-control", self.state.config.cache_control.as_str())?;
-            h.insert_header("x-pixgate-cache", "miss")?;
+            h.insert_header("x-pixgate-cache", cache)?;
             Ok(h)
         };
         build().map_err(|e| GatewayError::Internal(format!("building headers: {e}")))
@@ -586,21 +676,16 @@ fn log_access(session: &Session, ctx: &Ctx, status: u16, elapsed: Duration, e: O
 /// A strong validator for a processed variant: the source's validator and the canonical chain
 /// (styles already resolved), so a change to either gives a new ETag. FNV-1a, twice, for a
 /// stable 128-bit value (the same on every replica and every build).
-fn variant_etag(source: &ObjectMeta, canonical: &str) -> Option<String> {
-    let validator = match (&source.etag, source.last_modified) {
-        (Some(e), _) => e.clone(),
-        (None, Some(lm)) => format!("{}-{}", httpdate::fmt_http_date(lm), source.size),
-        (None, None) => return None,
-    };
+fn variant_etag(source_validator: &str, canonical: &str) -> String {
     let fnv = |seed: u64| {
         let mut h = seed;
-        for b in validator.bytes().chain([0u8]).chain(canonical.bytes()) {
+        for b in source_validator.bytes().chain([0u8]).chain(canonical.bytes()) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01B3);
         }
         h
     };
-    Some(format!("\"{:016x}{:016x}\"", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142)))
+    format!("\"{:016x}{:016x}\"", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
 }
 
 #[cfg(test)]
@@ -609,14 +694,11 @@ mod tests {
 
     #[test]
     fn variant_etags_change_with_source_and_chain() {
-        let meta = ObjectMeta { etag: Some("\"a\"".into()), ..Default::default() };
-        let a = variant_etag(&meta, "image/resize,w_1").unwrap();
+        let a = variant_etag("\"a\"", "image/resize,w_1");
         assert_eq!(a.len(), 34);
-        assert_eq!(Some(a.clone()), variant_etag(&meta, "image/resize,w_1"));
-        assert_ne!(Some(a.clone()), variant_etag(&meta, "image/resize,w_2"));
-        let other = ObjectMeta { etag: Some("\"b\"".into()), ..Default::default() };
-        assert_ne!(Some(a), variant_etag(&other, "image/resize,w_1"));
-        assert_eq!(variant_etag(&ObjectMeta::default(), "x"), None);
+        assert_eq!(a, variant_etag("\"a\"", "image/resize,w_1"));
+        assert_ne!(a, variant_etag("\"a\"", "image/resize,w_2"));
+        assert_ne!(a, variant_etag("\"b\"", "image/resize,w_1"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Pixgate's one integration binary. Every test talks HTTP to a real Pixgate process in front of
 //! a real origin: a folder, or the in-process S3 server.
 
+mod cache;
+mod deploy;
 mod engine;
 mod foundation;
 mod language;
@@ -22,7 +24,13 @@ fn main() {
     }
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
-    for (name, f) in foundation::TESTS.iter().chain(language::TESTS.iter()).chain(engine::TESTS.iter()) {
+    for (name, f) in foundation::TESTS
+        .iter()
+        .chain(language::TESTS.iter())
+        .chain(engine::TESTS.iter())
+        .chain(cache::TESTS.iter())
+        .chain(deploy::TESTS.iter())
+    {
         let f = *f;
         trials.push(Trial::test(*name, move || {
             f();

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""A result-cache hit against nginx serving the same bytes as a static file, in one run.
+
+Pixgate (release build, fs origin) renders a ~20 KB variant once; nginx (Debian's, started here
+on a free loopback port with 2 workers, access log off) serves those exact bytes from a folder.
+wrk (-t2 -c64) then loads each in turn, twice, alternating. Reports req/s, p99, the ratio, and
+Pixgate's CPU time per hit (utime+stime from /proc over the run / requests served).
+
+Usage: python3 benches/load/cache_hit.py [--duration 10]
+Needs: cargo build --release -p pixgate; wrk and nginx (apt-get install wrk nginx-light).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PIXGATE = os.path.join(ROOT, "target", "release", "pixgate")
+CHAIN = "image/resize,w_400/quality,Q_85"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, duration):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, total, float(p99.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"{tool} not found: apt-get install wrk nginx-light")
+    if not os.path.exists(PIXGATE):
+        sys.exit("build first: cargo build --release -p pixgate")
+
+    work = tempfile.mkdtemp(prefix="pixgate-hit-")
+    os.makedirs(f"{work}/root/photos")
+    shutil.copy(os.path.join(ROOT, "samples/photos/rocket.jpg"), f"{work}/root/photos/rocket.jpg")
+    port, admin = free_port(), free_port()
+    px = subprocess.Popen([PIXGATE, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
+                           "--admin-listen", f"127.0.0.1:{admin}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/photos/rocket.jpg?x-oss-process={CHAIN}"
+    for _ in range(500):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                body = r.read()
+                break
+        except OSError:
+            time.sleep(0.01)
+    os.makedirs(f"{work}/static")
+    with open(f"{work}/static/variant.jpg", "wb") as f:
+        f.write(body)
+
+    nport = free_port()
+    conf = f"""
+worker_processes 2;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  keepalive_requests 100000;
+  types {{ image/jpeg jpg; }}
+  server {{
+    listen 127.0.0.1:{nport};
+    root {work}/static;
+  }}
+}}
+"""
+    with open(f"{work}/nginx.conf", "w") as f:
+        f.write(conf)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    ng = subprocess.Popen([nginx, "-c", f"{work}/nginx.conf", "-g", "daemon off;"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nurl = f"http://127.0.0.1:{nport}/variant.jpg"
+    time.sleep(0.5)
+
+    print(f"variant: {len(body)} bytes ({CHAIN}); wrk -t2 -c64 -d{args.duration}s, alternating twice")
+    wrk(url, 2)
+    wrk(nurl, 2)
+    results = {"pixgate": [], "nginx": []}
+    cpu = []
+    for _ in range(2):
+        c0 = cpu_seconds(px.pid)
+        r = wrk(url, args.duration)
+        cpu.append((cpu_seconds(px.pid) - c0) / r[1])
+        results["pixgate"].append(r)
+        results["nginx"].append(wrk(nurl, args.duration))
+    for name, rs in results.items():
+        best = max(rs, key=lambda r: r[0])
+        print(f"{name}: {' / '.join(f'{r[0]:.0f}' for r in rs)} req/s, p99 {' / '.join(f'{r[2]:.2f}' for r in rs)} ms, "
+              f"non-2xx {sum(r[3] for r in rs)}")
+    p = sum(r[0] for r in results["pixgate"]) / 2
+    n = sum(r[0] for r in results["nginx"]) / 2
+    print(f"ratio pixgate/nginx (mean of the two rounds): {p / n:.2f}x")
+    print(f"Pixgate CPU per hit: {' / '.join(f'{c * 1e6:.1f}' for c in cpu)} us (wrk shares the 2 cores)")
+    px.terminate()
+    ng.terminate()
+    px.wait()
+    ng.wait()
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
