@@ -61,6 +61,7 @@ def main():
         sys.exit("build first: cargo build --release -p pixgate")
 
     work = tempfile.mkdtemp(prefix="pixgate-hit-")
+    os.chmod(work, 0o755)  # nginx's workers run as another user
     os.makedirs(f"{work}/root/photos")
     shutil.copy(os.path.join(ROOT, "samples/photos/rocket.jpg"), f"{work}/root/photos/rocket.jpg")
     port, admin = free_port(), free_port()
@@ -78,6 +79,9 @@ def main():
     os.makedirs(f"{work}/static")
     with open(f"{work}/static/variant.jpg", "wb") as f:
         f.write(body)
+    os.chmod(f"{work}/static/variant.jpg", 0o644)
+    with urllib.request.urlopen(url) as r:
+        assert r.headers["x-pixgate-cache"] == "hit", r.headers["x-pixgate-cache"]
 
     nport = free_port()
     conf = f"""
@@ -103,6 +107,8 @@ http {{
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     nurl = f"http://127.0.0.1:{nport}/variant.jpg"
     time.sleep(0.5)
+    with urllib.request.urlopen(nurl) as r:
+        assert r.read() == body, "nginx must serve the same bytes"
 
     print(f"variant: {len(body)} bytes ({CHAIN}); wrk -t2 -c64 -d{args.duration}s, alternating twice")
     wrk(url, 2)
