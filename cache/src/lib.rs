@@ -15,10 +15,12 @@
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use moka::future::Cache;
+use moka::ops::compute::{CompResult, Op};
 
 /// How a lookup was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,17 +62,23 @@ pub struct Source {
     pub checked_at: Instant,
 }
 
+/// FNV-1a over the bytes: a content validator for origins that send no ETag.
+fn content_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
 impl Source {
-    /// The validator that names these bytes in variant keys: the ETag, else the modification
-    /// time and the size.
+    /// The validator that names these bytes in variant keys: the origin's ETag, else a hash
+    /// of the content (a modification time and a size can repeat for different bytes).
     pub fn validator(&self) -> String {
-        match (&self.etag, self.last_modified) {
-            (Some(e), _) => e.clone(),
-            (None, Some(t)) => {
-                let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                format!("{secs}-{}", self.bytes.len())
-            }
-            (None, None) => format!("len-{}", self.bytes.len()),
+        match &self.etag {
+            Some(e) => e.clone(),
+            None => format!("\"fnv-{:016x}-{}\"", content_hash(&self.bytes), self.bytes.len()),
         }
     }
 }
@@ -123,9 +131,12 @@ pub struct Settings {
 /// The two caches.
 #[derive(Clone)]
 pub struct Caches {
-    results: Option<Cache<VariantKey, Variant>>,
-    sources: Option<Cache<SourceKey, Arc<Source>>>,
+    results: Cache<VariantKey, Variant>,
+    sources: Cache<SourceKey, Arc<Source>>,
     ttl: Duration,
+    /// Bumped by every purge: a fetch or render that started before a purge does not leave
+    /// its value behind.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Caches {
@@ -142,29 +153,29 @@ fn weight(bytes: usize, key: &str) -> u32 {
 }
 
 impl Caches {
+    /// A bound of 0 disables a cache for storage, but concurrent misses still share one
+    /// fetch or render (the value is dropped as soon as it is delivered).
     pub fn new(s: Settings) -> Caches {
-        let results = (s.result_max_bytes > 0).then(|| {
-            Cache::builder()
-                .max_capacity(s.result_max_bytes)
-                .weigher(|k: &VariantKey, v: &Variant| weight(v.body.len(), &k.chain))
-                // A variant names its source's validator, so it never goes stale; it outlives
-                // its source's freshness window (revalidated, not refetched) and is dropped
-                // when unused for 4x `ttl` or when space is needed.
-                .time_to_idle(s.ttl.saturating_mul(4))
-                .support_invalidation_closures()
-                .build()
-        });
-        let sources = (s.source_max_bytes > 0).then(|| {
-            Cache::builder()
-                .max_capacity(s.source_max_bytes)
-                .weigher(|k: &SourceKey, v: &Arc<Source>| weight(v.bytes.len(), &k.key))
-                // Kept past `ttl` (until unused for 4x as long) so that a stale entry can be
-                // revalidated instead of fetched again.
-                .time_to_idle(s.ttl.saturating_mul(4))
-                .support_invalidation_closures()
-                .build()
-        });
-        Caches { results, sources, ttl: s.ttl }
+        let results = Cache::builder()
+            .max_capacity(s.result_max_bytes)
+            .weigher(|k: &VariantKey, v: &Variant| {
+                weight(
+                    v.body.len() + k.source.bucket.len() + k.source.key.len() + k.validator.len(),
+                    &k.chain,
+                )
+            })
+            // A variant names its source's validator, so it never goes stale; it outlives its
+            // source's freshness window (revalidated, not refetched) and is dropped when unused
+            // for 4x `ttl` or when space is needed.
+            .time_to_idle(s.ttl.saturating_mul(4))
+            .build();
+        let sources = Cache::builder()
+            .max_capacity(s.source_max_bytes)
+            .weigher(|k: &SourceKey, v: &Arc<Source>| weight(v.bytes.len() + k.bucket.len(), &k.key))
+            // Kept past `ttl` so that a stale entry can be revalidated instead of fetched again.
+            .time_to_idle(s.ttl.saturating_mul(4))
+            .build();
+        Caches { results, sources, ttl: s.ttl, generation: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Is a source still within its freshness lifetime?
@@ -172,67 +183,119 @@ impl Caches {
         s.checked_at.elapsed() < self.ttl
     }
 
-    /// A cached source, fresh or not.
-    pub async fn cached_source(&self, key: &SourceKey) -> Option<Arc<Source>> {
-        match &self.sources {
-            Some(c) => c.get(key).await,
-            None => None,
-        }
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
-    /// Replace a source (after a revalidation or a changed object).
-    pub async fn put_source(&self, key: SourceKey, source: Arc<Source>) {
-        if let Some(c) = &self.sources {
-            c.insert(key, source).await;
-        }
-    }
-
-    /// The source for `key`, fetched by `fetch` on a miss; concurrent misses share one fetch.
-    pub async fn source<F, E>(&self, key: SourceKey, fetch: F) -> Result<(Arc<Source>, Outcome), Arc<E>>
+    /// The source for `key`. Fresh: from the cache. Stale: `load(Some(stale))` revalidates it,
+    /// one caller at a time per key (callers that waited find it fresh and use it), and a newer
+    /// entry is never replaced by an older one. Missing: `load(None)` fetches it, once for all
+    /// concurrent callers, who share its result or its error.
+    pub async fn source<L, Fut, E>(&self, key: SourceKey, load: L) -> Result<(Arc<Source>, Outcome), Arc<E>>
     where
-        F: Future<Output = Result<Arc<Source>, E>>,
+        L: FnOnce(Option<Arc<Source>>) -> Fut,
+        Fut: Future<Output = Result<Arc<Source>, E>>,
         E: Send + Sync + 'static,
     {
-        coalesce(self.sources.as_ref(), key, fetch).await
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = self.sources.get(&key).await;
+        let result = match cached {
+            Some(s) if self.is_fresh(&s) => return Ok((s, Outcome::Hit)),
+            Some(_) => {
+                let ttl = self.ttl;
+                let mut outcome = Outcome::Coalesced;
+                let computed = self
+                    .sources
+                    .entry(key.clone())
+                    .and_try_compute_with(|existing| {
+                        let outcome = &mut outcome;
+                        async move {
+                            let existing = existing.map(|e| e.into_value());
+                            if existing.as_ref().is_some_and(|e| e.checked_at.elapsed() < ttl) {
+                                return Ok(Op::Nop);
+                            }
+                            let before = existing.as_ref().map(|e| e.validator());
+                            let fresh = load(existing).await?;
+                            *outcome =
+                                if before == Some(fresh.validator()) { Outcome::Hit } else { Outcome::Miss };
+                            Ok(Op::Put(fresh))
+                        }
+                    })
+                    .await
+                    .map_err(Arc::new)?;
+                match computed {
+                    CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => {
+                        (e.into_value(), outcome)
+                    }
+                    // The closure always puts a value or keeps an existing one.
+                    CompResult::StillNone(_) | CompResult::Removed(_) => {
+                        unreachable!("source revalidation neither removes nor skips a missing entry")
+                    }
+                }
+            }
+            None => coalesce(&self.sources, key.clone(), load(None)).await?,
+        };
+        Ok(self.settle(&self.sources, key, generation, result).await)
     }
 
     /// The variant for `key`, rendered by `render` on a miss; concurrent misses share one
-    /// render.
+    /// render and its result or error.
     pub async fn variant<F, E>(&self, key: VariantKey, render: F) -> Result<(Variant, Outcome), Arc<E>>
     where
         F: Future<Output = Result<Variant, E>>,
         E: Send + Sync + 'static,
     {
-        coalesce(self.results.as_ref(), key, render).await
+        let generation = self.generation.load(Ordering::Acquire);
+        let r = coalesce(&self.results, key.clone(), render).await?;
+        Ok(self.settle(&self.results, key, generation, r).await)
+    }
+
+    /// After a miss was delivered: drop the value again if a purge ran while it was being
+    /// made, and apply the size bound now (moka applies it lazily, so a burst of inserts could
+    /// otherwise sit beyond the bound until later maintenance). Hits pay nothing.
+    async fn settle<K, V>(
+        &self,
+        cache: &Cache<K, V>,
+        key: K,
+        generation: u64,
+        r: (V, Outcome),
+    ) -> (V, Outcome)
+    where
+        K: Hash + Eq + Send + Sync + Clone + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        if r.1 != Outcome::Hit {
+            if self.generation.load(Ordering::Acquire) != generation {
+                cache.invalidate(&key).await;
+            }
+            cache.run_pending_tasks().await;
+        }
+        r
     }
 
     /// A cached variant, without rendering.
     pub async fn cached_variant(&self, key: &VariantKey) -> Option<Variant> {
-        match &self.results {
-            Some(c) => c.get(key).await,
-            None => None,
-        }
+        self.results.get(key).await
     }
 
     /// Drop what `purge` names; returns how many entries (sources and variants) were dropped.
     pub async fn purge(&self, purge: &Purge) -> usize {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let mut n = 0;
-        if let Some(c) = &self.results {
-            let keys: Vec<Arc<VariantKey>> =
-                c.iter().filter(|(k, _)| purge.matches(&k.source)).map(|(k, _)| k).collect();
-            for k in keys {
-                if c.remove(&*k).await.is_some() {
-                    n += 1;
-                }
+        self.results.run_pending_tasks().await;
+        let keys: Vec<Arc<VariantKey>> =
+            self.results.iter().filter(|(k, _)| purge.matches(&k.source)).map(|(k, _)| k).collect();
+        for k in keys {
+            if self.results.remove(&*k).await.is_some() {
+                n += 1;
             }
         }
-        if let Some(c) = &self.sources {
-            let keys: Vec<Arc<SourceKey>> =
-                c.iter().filter(|(k, _)| purge.matches(k)).map(|(k, _)| k).collect();
-            for k in keys {
-                if c.remove(&*k).await.is_some() {
-                    n += 1;
-                }
+        self.sources.run_pending_tasks().await;
+        let keys: Vec<Arc<SourceKey>> =
+            self.sources.iter().filter(|(k, _)| purge.matches(k)).map(|(k, _)| k).collect();
+        for k in keys {
+            if self.sources.remove(&*k).await.is_some() {
+                n += 1;
             }
         }
         n
@@ -240,34 +303,25 @@ impl Caches {
 
     /// Bytes held by (results, sources), as weighed.
     pub async fn weighted_sizes(&self) -> (u64, u64) {
-        let mut out = (0, 0);
-        if let Some(c) = &self.results {
-            c.run_pending_tasks().await;
-            out.0 = c.weighted_size();
-        }
-        if let Some(c) = &self.sources {
-            c.run_pending_tasks().await;
-            out.1 = c.weighted_size();
-        }
-        out
+        self.results.run_pending_tasks().await;
+        self.sources.run_pending_tasks().await;
+        (self.results.weighted_size(), self.sources.weighted_size())
     }
 }
 
 /// Look up `key`; on a miss run `init` (once for all concurrent callers) and cache its value.
-async fn coalesce<K, V, F, E>(cache: Option<&Cache<K, V>>, key: K, init: F) -> Result<(V, Outcome), Arc<E>>
+async fn coalesce<K, V, F, E>(cache: &Cache<K, V>, key: K, init: F) -> Result<(V, Outcome), Arc<E>>
 where
     K: Hash + Eq + Send + Sync + Clone + 'static,
     V: Clone + Send + Sync + 'static,
     F: Future<Output = Result<V, E>>,
     E: Send + Sync + 'static,
 {
-    let Some(cache) = cache else {
-        return init.await.map(|v| (v, Outcome::Miss)).map_err(Arc::new);
-    };
     if let Some(v) = cache.get(&key).await {
         return Ok((v, Outcome::Hit));
     }
     let entry = cache.entry(key).or_try_insert_with(init).await?;
+    // Only the caller whose `init` ran gets a fresh entry; the others waited for it.
     let outcome = if entry.is_fresh() { Outcome::Miss } else { Outcome::Coalesced };
     Ok((entry.into_value(), outcome))
 }
@@ -367,7 +421,8 @@ mod tests {
             last_modified: None,
             checked_at: Instant::now(),
         });
-        c.put_source(SourceKey { bucket: "b".into(), key: "k.jpg".into() }, src).await;
+        let skey = SourceKey { bucket: "b".into(), key: "k.jpg".into() };
+        c.source(skey, |_| async { Ok::<_, String>(src) }).await.unwrap();
         let n = c.purge(&Purge::Key { bucket: "b".into(), key: "k.jpg".into() }).await;
         assert_eq!(n, 4, "three variants and the source");
         assert!(c.cached_variant(&vkey("a")).await.is_none());
@@ -394,8 +449,70 @@ mod tests {
             checked_at: Instant::now(),
         };
         assert_eq!(s.validator(), "\"e\"");
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        let s = Source { etag: None, last_modified: Some(t), ..s };
-        assert_eq!(s.validator(), "100-3");
+        // Without an ETag: the content, not a time and a size that can repeat.
+        let a = Source { etag: None, ..s.clone() };
+        let b = Source { bytes: Bytes::from_static(b"abd"), ..a.clone() };
+        assert_ne!(a.validator(), b.validator());
+        assert_eq!(a.validator(), Source { last_modified: Some(SystemTime::now()), ..a.clone() }.validator());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn stale_sources_are_revalidated_once() {
+        let c = Caches::new(Settings {
+            result_max_bytes: 1 << 20,
+            source_max_bytes: 1 << 20,
+            ttl: Duration::from_millis(50),
+        });
+        let skey = SourceKey { bucket: "b".into(), key: "k".into() };
+        let v1 = Arc::new(Source {
+            bytes: Bytes::from_static(b"one"),
+            etag: Some("\"1\"".into()),
+            last_modified: None,
+            checked_at: Instant::now(),
+        });
+        let (_, o) = c.source(skey.clone(), |_| async { Ok::<_, String>(v1.clone()) }).await.unwrap();
+        assert_eq!(o, Outcome::Miss);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        // Many callers find it stale at once: one revalidation (unchanged), the others reuse it.
+        let loads = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (c, skey, loads) = (c.clone(), skey.clone(), loads.clone());
+            tasks.push(tokio::spawn(async move {
+                c.source(skey, |stale| async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let stale = stale.expect("a stale entry to revalidate");
+                    Ok::<_, String>(Arc::new(Source { checked_at: Instant::now(), ..(*stale).clone() }))
+                })
+                .await
+                .map(|(s, o)| (s.bytes.clone(), o))
+            }));
+        }
+        for t in tasks {
+            let (bytes, o) = t.await.unwrap().unwrap();
+            assert_eq!(&bytes[..], b"one");
+            assert_ne!(o, Outcome::Miss, "unchanged bytes are not a miss");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_purge_during_a_render_wins() {
+        let c = caches(1 << 20);
+        let (c2, started) = (c.clone(), Arc::new(tokio::sync::Notify::new()));
+        let s2 = started.clone();
+        let render = tokio::spawn(async move {
+            c2.variant(vkey("slow"), async {
+                s2.notify_one();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, String>(variant(3))
+            })
+            .await
+        });
+        started.notified().await;
+        c.purge(&Purge::Key { bucket: "b".into(), key: "k.jpg".into() }).await;
+        render.await.unwrap().unwrap();
+        assert!(c.cached_variant(&vkey("slow")).await.is_none());
     }
 }

@@ -109,6 +109,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
+/// The log writer's guard: dropping it flushes the lines still queued. Taken by
+/// [`flush_logs`] before the process exits.
+static LOG_GUARD: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
+    std::sync::Mutex::new(None);
+
+/// Write out every queued log line (call before exiting the process).
+pub fn flush_logs() {
+    if let Ok(mut g) = LOG_GUARD.lock() {
+        g.take();
+    }
+}
+
+/// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
+/// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
 fn init_logging(format: LogFormat) {
     let filter =
         std::env::var("PIXGATE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
@@ -120,7 +134,12 @@ fn init_logging(format: LogFormat) {
     };
     let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(std::io::stdout);
+    let (writer, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    if let Ok(mut g) = LOG_GUARD.lock() {
+        *g = Some(guard);
+    }
+    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),
@@ -243,5 +262,6 @@ fn serve(config: Config) -> i32 {
 
     let signals = Signals { inflight, ready, grace: shutdown_timeout };
     server.run(RunArgs { shutdown_signal: Box::new(signals) });
+    flush_logs();
     0
 }

@@ -19,7 +19,7 @@ use pingora::{Error, ErrorType};
 use crate::config::{BucketConfig, Config};
 use crate::error::{Fault, GatewayError, xml_body};
 use crate::metrics::Metrics;
-use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, RangeSpec};
+use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError, RangeSpec};
 use crate::route::{self, Query};
 use crate::worker::{MemoryBudget, Pool, panic_text};
 use crate::{chain, mime};
@@ -71,6 +71,9 @@ pub struct Ctx {
     header_sent: bool,
     _inflight: InflightGuard,
 }
+
+/// How long stale source bytes are served after a failed revalidation before the next try.
+const STALE_IF_ERROR: Duration = Duration::from_secs(10);
 
 /// What is left to send once the response header is out.
 pub enum Reply {
@@ -265,7 +268,9 @@ impl Gateway {
         let if_modified_since =
             header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
         if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
-            let h = self.variant_header(304, ctx, &validators, None, 0, "hit")?;
+            // Answered from the validator alone: the source's outcome says how it was known.
+            ctx.cache = source_outcome.as_str();
+            let h = self.variant_header(304, ctx, &validators, None, 0, ctx.cache)?;
             return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
         }
 
@@ -285,49 +290,57 @@ impl Gateway {
         Ok(Reply::Stream { first: Some(variant.body), rest: None, length })
     }
 
-    /// The source bytes: fresh from the source cache, revalidated with a conditional GET when
-    /// stale, or fetched (concurrent misses share one fetch).
+    /// The source bytes: fresh from the source cache; stale → revalidated with a conditional
+    /// GET (one per object at a time; if the origin fails, the stale bytes are served for a
+    /// short while, like a CDN's stale-if-error, except when the object is gone); missing →
+    /// fetched once for all concurrent requests.
     async fn load_source(
         &self,
         skey: &SourceKey,
         deadline: Instant,
     ) -> Result<(Arc<Source>, Outcome), GatewayError> {
         let caches = &self.state.caches;
-        if let Some(cached) = caches.cached_source(skey).await {
-            if caches.is_fresh(&cached) {
-                return Ok((cached, Outcome::Hit));
-            }
+        let load = |stale: Option<Arc<Source>>| async move {
+            let at = Location { bucket: &skey.bucket, key: &skey.key };
+            let Some(old) = stale else {
+                return match self.state.origin.get(at, &GetOptions::default()).await? {
+                    GetResponse::NotModified(_) => {
+                        Err(GatewayError::BadGateway("unasked 304 from the origin".into()))
+                    }
+                    GetResponse::Body { meta, body, .. } => {
+                        Ok(Arc::new(self.read_source(meta, body, deadline).await?))
+                    }
+                };
+            };
             let opts = GetOptions {
-                if_none_match: cached.etag.clone(),
-                if_modified_since: if cached.etag.is_none() { cached.last_modified } else { None },
+                if_none_match: old.etag.clone(),
+                if_modified_since: if old.etag.is_none() { old.last_modified } else { None },
                 ..GetOptions::default()
             };
-            let at = Location { bucket: &skey.bucket, key: &skey.key };
-            match self.state.origin.get(at, &opts).await? {
-                GetResponse::NotModified(_) => {
-                    let renewed = Arc::new(Source { checked_at: Instant::now(), ..(*cached).clone() });
-                    caches.put_source(skey.clone(), renewed.clone()).await;
-                    return Ok((renewed, Outcome::Hit));
+            let renewed = || Arc::new(Source { checked_at: Instant::now(), ..(*old).clone() });
+            match self.state.origin.get(at, &opts).await {
+                Ok(GetResponse::NotModified(_)) => Ok(renewed()),
+                // Some stores ignore conditional GETs: compare the validators here.
+                Ok(GetResponse::Body { meta, .. })
+                    if origin::is_unchanged(opts.if_none_match.as_deref(), opts.if_modified_since, &meta) =>
+                {
+                    Ok(renewed())
                 }
-                GetResponse::Body { meta, body, .. } => {
-                    let source = Arc::new(self.read_source(meta, body, deadline).await?);
-                    caches.put_source(skey.clone(), source.clone()).await;
-                    return Ok((source, Outcome::Miss));
-                }
-            }
-        }
-        let fetch = async {
-            let at = Location { bucket: &skey.bucket, key: &skey.key };
-            match self.state.origin.get(at, &GetOptions::default()).await? {
-                GetResponse::NotModified(_) => {
-                    Err(GatewayError::BadGateway("unasked 304 from the origin".into()))
-                }
-                GetResponse::Body { meta, body, .. } => {
+                Ok(GetResponse::Body { meta, body, .. }) => {
                     Ok(Arc::new(self.read_source(meta, body, deadline).await?))
+                }
+                Err(e @ (OriginError::NotFound | OriginError::NoSuchBucket)) => Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(target: "pixgate::origin", bucket = &*skey.bucket, error = %e,
+                        "revalidation failed: serving the cached source for a short while");
+                    let ttl = caches.ttl();
+                    let retry_in = STALE_IF_ERROR.min(ttl);
+                    let checked_at = Instant::now().checked_sub(ttl - retry_in).unwrap_or_else(Instant::now);
+                    Ok(Arc::new(Source { checked_at, ..(*old).clone() }))
                 }
             }
         };
-        caches.source(skey.clone(), fetch).await.map_err(|e| (*e).clone())
+        caches.source(skey.clone(), load).await.map_err(|e| (*e).clone())
     }
 
     /// Read a source body: refused from its size before reading; the bytes are reserved in the
@@ -355,6 +368,7 @@ impl Gateway {
             }
             bytes.extend_from_slice(&chunk);
         }
+        bytes.shrink_to_fit();
         Ok(Source {
             bytes: Bytes::from(bytes),
             etag: meta.etag,
@@ -387,12 +401,10 @@ impl Gateway {
         for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
             state.metrics.stage_duration.with_label_values(&[stage]).observe(d.as_secs_f64());
         }
-        Ok(Variant {
-            body: Bytes::from(rendered.bytes),
-            content_type: rendered.mime,
-            etag: Some(etag),
-            last_modified,
-        })
+        // Cached bytes are weighed by their length: give back the encoder's spare capacity.
+        let mut body = rendered.bytes;
+        body.shrink_to_fit();
+        Ok(Variant { body: Bytes::from(body), content_type: rendered.mime, etag: Some(etag), last_modified })
     }
 
     /// Headers of a processed response.

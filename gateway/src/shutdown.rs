@@ -34,6 +34,7 @@ impl Signals {
             } else {
                 tracing::info!("drained: exiting");
             }
+            crate::cli::flush_logs();
             std::process::exit(0);
         });
     }
