@@ -83,6 +83,19 @@ impl Source {
     }
 }
 
+/// What is known of a source without its bytes: enough to find its variants and answer
+/// conditional requests. Kept separately (by count) so that a variant can be served even after
+/// the source's bytes were evicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceMeta {
+    pub validator: Arc<str>,
+    pub last_modified: Option<SystemTime>,
+    pub checked_at: Instant,
+}
+
+/// How many source validators are remembered.
+const META_ENTRIES: u64 = 100_000;
+
 /// The key of a source: the bucket and the object key, as they are at the origin.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceKey {
@@ -133,6 +146,7 @@ pub struct Settings {
 pub struct Caches {
     results: Cache<VariantKey, Variant>,
     sources: Cache<SourceKey, Arc<Source>>,
+    meta: Cache<SourceKey, SourceMeta>,
     ttl: Duration,
     /// Bumped by every purge: a fetch or render that started before a purge does not leave
     /// its value behind.
@@ -175,7 +189,8 @@ impl Caches {
             // Kept past `ttl` so that a stale entry can be revalidated instead of fetched again.
             .time_to_idle(s.ttl.saturating_mul(4))
             .build();
-        Caches { results, sources, ttl: s.ttl, generation: Arc::new(AtomicU64::new(0)) }
+        let meta = Cache::builder().max_capacity(META_ENTRIES).time_to_live(s.ttl).build();
+        Caches { results, sources, meta, ttl: s.ttl, generation: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Is a source still within its freshness lifetime?
@@ -235,7 +250,23 @@ impl Caches {
             }
             None => coalesce(&self.sources, key.clone(), load(None)).await?,
         };
-        Ok(self.settle(&self.sources, key, generation, result).await)
+        let result = self.settle(&self.sources, key.clone(), generation, result).await;
+        if result.1 != Outcome::Hit || self.meta.get(&key).await.is_none() {
+            let s = &result.0;
+            let meta = SourceMeta {
+                validator: s.validator().into(),
+                last_modified: s.last_modified,
+                checked_at: s.checked_at,
+            };
+            self.meta.insert(key, meta).await;
+        }
+        Ok(result)
+    }
+
+    /// The validator of a source the origin confirmed within `ttl`, even if its bytes are no
+    /// longer cached.
+    pub async fn fresh_meta(&self, key: &SourceKey) -> Option<SourceMeta> {
+        self.meta.get(key).await.filter(|m| m.checked_at.elapsed() < self.ttl)
     }
 
     /// The variant for `key`, rendered by `render` on a miss; concurrent misses share one
@@ -289,6 +320,11 @@ impl Caches {
             if self.results.remove(&*k).await.is_some() {
                 n += 1;
             }
+        }
+        let keys: Vec<Arc<SourceKey>> =
+            self.meta.iter().filter(|(k, _)| purge.matches(k)).map(|(k, _)| k).collect();
+        for k in keys {
+            self.meta.remove(&*k).await;
         }
         self.sources.run_pending_tasks().await;
         let keys: Vec<Arc<SourceKey>> =

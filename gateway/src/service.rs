@@ -253,6 +253,30 @@ impl Gateway {
         let deadline = ctx.start + state.config.request_timeout;
         let full_key = format!("{}{key}", bucket.prefix);
         let skey = SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
+        // A variant still cached for a source confirmed within ttl is served without the
+        // source's bytes (which may have been evicted).
+        if let Some(meta) = state.caches.fresh_meta(&skey).await {
+            let canonical = chain.to_string();
+            let etag = variant_etag(&meta.validator, &canonical);
+            let validators =
+                ObjectMeta { etag: Some(etag), last_modified: meta.last_modified, ..ObjectMeta::default() };
+            let if_none_match = header_str(session, "if-none-match");
+            let if_modified_since =
+                header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
+            if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
+                ctx.cache = "hit";
+                let h = self.variant_header(304, ctx, &validators, None, 0, "hit")?;
+                return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+            }
+            let vkey = VariantKey {
+                source: skey.clone(),
+                validator: meta.validator.clone(),
+                chain: canonical.into(),
+            };
+            if let Some(variant) = state.caches.cached_variant(&vkey).await {
+                return self.answer_variant(session, ctx, &validators, variant, Outcome::Hit, head).await;
+            }
+        }
         let (source, source_outcome) = self.load_source(&skey, deadline).await?;
         state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
 
@@ -277,16 +301,27 @@ impl Gateway {
         let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical.into() };
         let render = self.render(chain, source, etag, deadline);
         let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
-        state.metrics.cache_requests_total.with_label_values(&["result", outcome.as_str()]).inc();
-        ctx.cache = outcome.as_str();
+        self.answer_variant(session, ctx, &validators, variant, outcome, head).await
+    }
 
+    /// Send a variant (or only its headers, for HEAD). The cached bytes are shared, not copied.
+    async fn answer_variant(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        validators: &ObjectMeta,
+        variant: Variant,
+        outcome: Outcome,
+        head: bool,
+    ) -> Result<Reply, GatewayError> {
+        self.state.metrics.cache_requests_total.with_label_values(&["result", outcome.as_str()]).inc();
+        ctx.cache = outcome.as_str();
         let length = variant.body.len() as u64;
-        let h = self.variant_header(200, ctx, &validators, Some(variant.content_type), length, ctx.cache)?;
+        let h = self.variant_header(200, ctx, validators, Some(variant.content_type), length, ctx.cache)?;
         self.write_header(session, ctx, h, head).await?;
         if head {
             return Ok(Reply::Done);
         }
-        // The cached bytes are shared, not copied.
         Ok(Reply::Stream { first: Some(variant.body), rest: None, length })
     }
 

@@ -17,6 +17,7 @@ pub const TESTS: &[(&str, fn())] = &[
     ("cache::ttl_revalidates_the_source", revalidation),
     ("cache::head_renders_once", head),
     ("cache::size_stays_within_its_bound", bounded),
+    ("cache::variants_outlive_their_source_bytes", without_source_bytes),
 ];
 
 fn fixture() -> tempfile::TempDir {
@@ -203,4 +204,21 @@ fn bounded() {
     let m = p.metrics();
     let held = metric(&m, "pixgate_cache_bytes{cache=\"result\"}");
     assert!(held > 0.0 && held <= (bound + largest + 1024) as f64, "{held} > {bound} + {largest}\n{m}");
+}
+
+/// With no room for source bytes, a cached variant is still a hit: the source's validator is
+/// remembered apart from its bytes, so the origin is not asked again within ttl.
+fn without_source_bytes() {
+    let root = fixture();
+    let p = Pixgate::start(&config(root.path(), "source_max_bytes = 0"));
+    block(async {
+        let (_, c, etag, _) = get(&p, W100).await;
+        assert_eq!(c, "miss");
+        let (_, c, etag2, _) = get(&p, W100).await;
+        assert_eq!((c.as_str(), etag2.as_str()), ("hit", etag.as_str()));
+        let r = client().get(p.url(W100)).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    });
+    let m = p.wait_metric("pixgate_requests_total{route=\"process\",status=\"304\"}", 1.0);
+    assert_eq!(metric(&m, "pixgate_origin_requests_total{outcome=\"ok\"}"), 1.0, "{m}");
 }

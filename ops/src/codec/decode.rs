@@ -80,6 +80,10 @@ fn decode_jpeg(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
         .set_strict_mode(false);
     let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
     d.decode_headers().map_err(corrupt)?;
+    // zune-jpeg 0.5 returns black for CMYK/YCCK → RGB: those go through jpeg-decoder.
+    if matches!(d.input_colorspace(), Some(ColorSpace::CMYK | ColorSpace::YCCK)) {
+        return decode_jpeg_cmyk(bytes, probe);
+    }
     let meta = d.info().ok_or_else(|| corrupt("no image information"))?;
     if (u32::from(meta.width), u32::from(meta.height)) != (probe.width, probe.height) {
         return Err(corrupt("the dimensions changed between probe and decode"));
@@ -91,8 +95,39 @@ fn decode_jpeg(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
     Ok(to_srgb(frame, icc.as_deref()))
 }
 
+/// CMYK and YCCK JPEGs, at full size, through jpeg-decoder.
+fn decode_jpeg_cmyk(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    let data = d.decode().map_err(corrupt)?;
+    let meta = d.info().ok_or_else(|| corrupt("no image information"))?;
+    if (u32::from(meta.width), u32::from(meta.height)) != (probe.width, probe.height) {
+        return Err(corrupt("the dimensions changed between probe and decode"));
+    }
+    match meta.pixel_format {
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            Frame::from_raw(probe.width, probe.height, 3, cmyk_to_rgb(&data))
+        }
+        jpeg_decoder::PixelFormat::RGB24 => Frame::from_raw(probe.width, probe.height, 3, data),
+        _ => None,
+    }
+    .ok_or_else(|| corrupt("unexpected JPEG pixel layout"))
+}
+
+/// CMYK as Adobe applications store it (inverted: 255 = no ink) to RGB, without a profile:
+/// R = C·K, G = M·K, B = Y·K on the stored values. Embedded CMYK profiles are not applied.
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(cmyk.len() / 4 * 3);
+    for px in cmyk.chunks_exact(4) {
+        let k = u32::from(px[3]);
+        for &c in &px[..3] {
+            rgb.push(((u32::from(c) * k + 127) / 255) as u8);
+        }
+    }
+    rgb
+}
+
 /// DCT-domain scaling: 1/2, 1/4 or 1/8 of the size, never below `(w, h)`. `None` when the
-/// image is not plain RGB or greyscale (CMYK goes through the full decoder).
+/// pixel layout is not RGB, greyscale or CMYK.
 fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Option<Frame>, CodecError> {
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     d.read_info().map_err(corrupt)?;
@@ -100,7 +135,10 @@ fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Opt
     if (u32::from(meta.width), u32::from(meta.height)) != (probe.width, probe.height) {
         return Err(corrupt("the dimensions changed between probe and decode"));
     }
-    if !matches!(meta.pixel_format, jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8) {
+    if !matches!(
+        meta.pixel_format,
+        jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::CMYK32
+    ) {
         return Ok(None);
     }
     // jpeg-decoder picks the smallest scale at which *either* side reaches the request, so ask
@@ -122,6 +160,7 @@ fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Opt
             }
             Frame::from_raw(sw, sh, 3, rgb)
         }
+        jpeg_decoder::PixelFormat::CMYK32 => Frame::from_raw(sw, sh, 3, cmyk_to_rgb(&data)),
         _ => Frame::from_raw(sw, sh, 3, data),
     };
     let frame = frame.ok_or_else(|| corrupt("short pixel buffer"))?;
@@ -210,6 +249,25 @@ mod tests {
         // A 100x75 target allows 1/4 scale (160x120) but not 1/8 (80x60).
         let (f, _) = decode_frame(&bytes, &p, Some((100, 75))).unwrap();
         assert_eq!((f.width, f.height), (160, 120));
+    }
+
+    /// CMYK and YCCK JPEGs (as print workflows write them, Adobe-inverted) come out as RGB.
+    #[test]
+    fn cmyk_and_ycck_jpegs_become_rgb() {
+        // Cyan 0, magenta 100%, yellow 100%, black 0: red. Adobe stores CMYK inverted.
+        let px = [255u8, 0, 0, 255];
+        let data: Vec<u8> = px.iter().copied().cycle().take(16 * 16 * 4).collect();
+        for color in [jpeg_encoder::ColorType::Cmyk, jpeg_encoder::ColorType::CmykAsYcck] {
+            let mut out = Vec::new();
+            jpeg_encoder::Encoder::new(&mut out, 95).encode(&data, 16, 16, color).unwrap();
+            let p = probe(&out).unwrap();
+            for shrink in [None, Some((4, 4))] {
+                let (f, _) = decode_frame(&out, &p, shrink).unwrap();
+                assert_eq!(f.channels, 3);
+                let [r, g, b] = [f.pixel(1, 1)[0], f.pixel(1, 1)[1], f.pixel(1, 1)[2]];
+                assert!(r > 200 && g < 60 && b < 60, "{color:?} {shrink:?}: {r} {g} {b}");
+            }
+        }
     }
 
     #[test]
