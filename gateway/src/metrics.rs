@@ -89,8 +89,8 @@ impl Metrics {
             &["cache"],
         )
         .expect("valid metric");
-        for c in [
-            Box::new(requests_total.clone()) as Box<dyn prometheus::core::Collector>,
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(requests_total.clone()),
             Box::new(request_duration.clone()),
             Box::new(origin_requests_total.clone()),
             Box::new(origin_duration.clone()),
@@ -100,33 +100,13 @@ impl Metrics {
             Box::new(rejected_total.clone()),
             Box::new(cache_requests_total.clone()),
             Box::new(cache_bytes.clone()),
-        ] {
+        ];
+        #[cfg(target_os = "linux")]
+        collectors.push(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
+        let families = collectors.iter().flat_map(|c| c.desc()).map(|d| d.fq_name.clone()).collect();
+        for c in collectors {
             registry.register(c).expect("metric names are unique");
         }
-        #[cfg(target_os = "linux")]
-        registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
-            .expect("metric names are unique");
-        let families = {
-            let mut names: Vec<String> = Vec::new();
-            for c in [
-                Box::new(requests_total.clone()) as Box<dyn prometheus::core::Collector>,
-                Box::new(request_duration.clone()),
-                Box::new(origin_requests_total.clone()),
-                Box::new(origin_duration.clone()),
-                Box::new(stage_duration.clone()),
-                Box::new(workers_busy.clone()),
-                Box::new(queue_depth.clone()),
-                Box::new(rejected_total.clone()),
-                Box::new(cache_requests_total.clone()),
-                Box::new(cache_bytes.clone()),
-                #[cfg(target_os = "linux")]
-                Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-            ] {
-                names.extend(c.desc().iter().map(|d| d.fq_name.clone()));
-            }
-            names
-        };
         Metrics {
             registry,
             families,

@@ -186,10 +186,32 @@ impl std::error::Error for OpError {}
 /// Test fixture: a frame whose pixel (x, y) is [x, y, 7].
 #[cfg(test)]
 pub(crate) fn grid(w: u32, h: u32) -> Frame {
+    grid_alpha(w, h, 3, 255)
+}
+
+/// Test fixture: like [`grid`], with alpha `a` when `channels` is 4.
+#[cfg(test)]
+pub(crate) fn grid_alpha(w: u32, h: u32, channels: u8, a: u8) -> Frame {
     let mut data = Vec::new();
     for y in 0..h {
         for x in 0..w {
             data.extend_from_slice(&[x as u8, y as u8, 7]);
+            if channels == 4 {
+                data.push(a);
+            }
+        }
+    }
+    Frame { width: w, height: h, channels, data }
+}
+
+/// Test fixture: a grey RGB frame from a function of (x, y).
+#[cfg(test)]
+pub(crate) fn grey(w: u32, h: u32, g: impl Fn(u32, u32) -> u8) -> Frame {
+    let mut data = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let v = g(x, y);
+            data.extend_from_slice(&[v, v, v]);
         }
     }
     Frame { width: w, height: h, channels: 3, data }

@@ -150,17 +150,7 @@ mod tests {
         apply(f, &Blur { radius: r, sigma: s })
     }
 
-    /// A `w`x`h` grey RGB frame from a function of (x, y).
-    fn grey(w: u32, h: u32, g: impl Fn(u32, u32) -> u8) -> Frame {
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                let v = g(x, y);
-                data.extend_from_slice(&[v, v, v]);
-            }
-        }
-        Frame::from_raw(w, h, 3, data).unwrap()
-    }
+    use crate::frame::grey;
 
     #[test]
     fn kernels() {

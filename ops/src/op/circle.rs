@@ -114,19 +114,7 @@ impl Mask {
 mod tests {
     use super::*;
 
-    /// A frame whose pixel (x, y) is [x, y, 7] (plus alpha `a` when `channels` is 4).
-    fn grid(w: u32, h: u32, channels: u8, a: u8) -> Frame {
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                data.extend_from_slice(&[x as u8, y as u8, 7]);
-                if channels == 4 {
-                    data.push(a);
-                }
-            }
-        }
-        Frame::from_raw(w, h, channels, data).unwrap()
-    }
+    use crate::frame::grid_alpha as grid;
 
     fn cx(alpha: bool) -> OpContext {
         OpContext { alpha, background: [255, 0, 255], ..OpContext::default() }
