@@ -21,7 +21,15 @@ pub const S3_SECRET_KEY: &str = "pixgate-test-sk";
 
 /// A free port on 127.0.0.1 (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct free ports: all are held at once before any is released, so two calls cannot
+/// hand out the same port.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> =
+        (0..N).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("addr").port())
 }
 
 /// An S3 server over a folder: every sub-folder is a bucket.
@@ -160,13 +168,24 @@ pub fn run_to_exit(args: &[&str]) -> Exited {
 
 impl Pixgate {
     /// Start Pixgate with this configuration (listen addresses are chosen here) and wait until
-    /// `/readyz` answers 200.
+    /// `/readyz` answers 200. A port taken by someone else between choosing and binding it is
+    /// retried with new ports.
     pub fn start(config: &str) -> Pixgate {
+        for attempt in 1..=5 {
+            match Pixgate::try_start(config) {
+                Ok(p) => return p,
+                Err(logs) if attempt < 5 && logs.contains("cannot listen") => continue,
+                Err(logs) => panic!("pixgate did not start:\n{logs}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn try_start(config: &str) -> Result<Pixgate, String> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pixgate.toml");
         std::fs::write(&path, config).expect("write config");
-        let port = free_port();
-        let admin_port = free_port();
+        let [port, admin_port] = free_ports::<2>();
         let listen = format!("127.0.0.1:{port}");
         let admin_listen = format!("127.0.0.1:{admin_port}");
         let stdout = std::fs::File::create(dir.path().join("stdout.log")).expect("log file");
@@ -190,21 +209,21 @@ impl Pixgate {
             addr: listen.parse().expect("addr"),
             dir,
         };
-        p.wait_ready();
-        p
+        p.wait_ready()?;
+        Ok(p)
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                panic!("pixgate exited early with {status}:\n{}", self.logs());
+                return Err(format!("pixgate exited early with {status}:\n{}", self.logs()));
             }
             if let Ok((200, _)) = raw_get(&self.admin_addr(), "/readyz") {
-                return;
+                return Ok(());
             }
             if start.elapsed() > Duration::from_secs(30) {
-                panic!("pixgate did not become ready:\n{}", self.logs());
+                return Err(format!("pixgate did not become ready:\n{}", self.logs()));
             }
             std::thread::sleep(Duration::from_millis(25));
         }
