@@ -253,17 +253,17 @@ impl Gateway {
         let deadline = ctx.start + state.config.request_timeout;
         let full_key = format!("{}{key}", bucket.prefix);
         let skey = SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
+        let canonical: Arc<str> = chain.to_string().into();
+        let if_none_match = header_str(session, "if-none-match").map(str::to_string);
+        let if_modified_since =
+            header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
         // A variant still cached for a source confirmed within ttl is served without the
         // source's bytes (which may have been evicted).
         if let Some(meta) = state.caches.fresh_meta(&skey).await {
-            let canonical = chain.to_string();
             let etag = variant_etag(&meta.validator, &canonical);
             let validators =
                 ObjectMeta { etag: Some(etag), last_modified: meta.last_modified, ..ObjectMeta::default() };
-            let if_none_match = header_str(session, "if-none-match");
-            let if_modified_since =
-                header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
-            if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
+            if origin::is_unchanged(if_none_match.as_deref(), if_modified_since, &validators) {
                 ctx.cache = "hit";
                 let h = self.variant_header(304, ctx, &validators, None, 0, "hit")?;
                 return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
@@ -271,7 +271,7 @@ impl Gateway {
             let vkey = VariantKey {
                 source: skey.clone(),
                 validator: meta.validator.clone(),
-                chain: canonical.into(),
+                chain: canonical.clone(),
             };
             if let Some(variant) = state.caches.cached_variant(&vkey).await {
                 return self.answer_variant(session, ctx, &validators, variant, Outcome::Hit, head).await;
@@ -280,7 +280,6 @@ impl Gateway {
         let (source, source_outcome) = self.load_source(&skey, deadline).await?;
         state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
 
-        let canonical = chain.to_string();
         let validator = source.validator();
         let etag: Arc<str> = variant_etag(&validator, &canonical).into();
         let validators = ObjectMeta {
@@ -288,17 +287,14 @@ impl Gateway {
             last_modified: source.last_modified,
             ..ObjectMeta::default()
         };
-        let if_none_match = header_str(session, "if-none-match");
-        let if_modified_since =
-            header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
-        if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
+        if origin::is_unchanged(if_none_match.as_deref(), if_modified_since, &validators) {
             // Answered from the validator alone: the source's outcome says how it was known.
             ctx.cache = source_outcome.as_str();
             let h = self.variant_header(304, ctx, &validators, None, 0, ctx.cache)?;
             return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
         }
 
-        let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical.into() };
+        let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical };
         let render = self.render(chain, source, etag, deadline);
         let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
         self.answer_variant(session, ctx, &validators, variant, outcome, head).await
