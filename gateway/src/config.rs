@@ -175,6 +175,7 @@ pub struct RawBucket {
     pub source_protection: bool,
     pub protected_suffixes: Vec<String>,
     pub referers: Vec<String>,
+    pub allow_empty_referer: bool,
     pub styles: BTreeMap<String, String>,
 }
 
@@ -189,6 +190,7 @@ impl Default for RawBucket {
             source_protection: false,
             protected_suffixes: Vec::new(),
             referers: Vec::new(),
+            allow_empty_referer: true,
             styles: BTreeMap::new(),
         }
     }
@@ -259,7 +261,10 @@ pub struct BucketConfig {
     pub style_delimiters: Vec<String>,
     pub source_protection: bool,
     pub protected_suffixes: Vec<String>,
+    /// Hotlink protection: anonymous requests need a Referer matching one pattern.
     pub referers: Vec<String>,
+    /// With `referers` set, whether an anonymous request without a Referer is let in.
+    pub allow_empty_referer: bool,
     /// Style name -> its content (`image/...`), validated at load.
     pub styles: BTreeMap<String, String>,
 }
@@ -278,6 +283,7 @@ impl BucketConfig {
             source_protection: false,
             protected_suffixes: Vec::new(),
             referers: Vec::new(),
+            allow_empty_referer: true,
             styles: BTreeMap::new(),
         }
     }
@@ -782,17 +788,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
                 Acl::PublicRead
             }
         };
-        // Access control is not enforced yet: refuse settings that would promise it.
-        if acl == Acl::Private {
-            p.push(format!(
-                "{at}.acl: \"private\" needs request signing, which this build does not enforce yet"
-            ));
-        }
-        if b.source_protection {
-            p.push(format!("{at}.source_protection: not enforced by this build yet; leave it false"));
-        }
-        if !b.referers.is_empty() {
-            p.push(format!("{at}.referers: hotlink protection is not enforced by this build yet"));
+        if acl == Acl::Private && raw.credentials.is_empty() {
+            p.push(format!("{at}.acl: \"private\" needs at least one [[credentials]] key to sign with"));
         }
         let origin_bucket = if b.origin_bucket.is_empty() { name.clone() } else { b.origin_bucket.clone() };
         if origin_bucket.contains(['/', '\\', '\0']) || origin_bucket == ".." || origin_bucket == "." {
@@ -846,6 +843,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
                 source_protection: b.source_protection,
                 protected_suffixes: b.protected_suffixes.clone(),
                 referers: b.referers.clone(),
+                allow_empty_referer: b.allow_empty_referer,
                 styles: b.styles.clone(),
             },
         );

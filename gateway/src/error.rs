@@ -46,6 +46,16 @@ pub enum GatewayError {
     },
     /// Every worker is busy and the queue is full.
     SlowDown,
+    /// An anonymous request the bucket's rules refuse, an expired URL, a missing signature piece.
+    AccessDenied(String),
+    /// A signature made with a key `[[credentials]]` does not list.
+    InvalidAccessKeyId,
+    /// A signature that does not verify.
+    SignatureDoesNotMatch,
+    /// A signed request whose date is more than 15 minutes from Pixgate's clock.
+    RequestTimeTooSkewed,
+    /// A request body over its limit.
+    EntityTooLarge,
     NoSuchKey,
     NoSuchBucket,
     NoSuchStyle(String),
@@ -93,6 +103,37 @@ impl GatewayError {
                 None,
                 "Please reduce your request rate: every image worker is busy.".into(),
                 Fault::Internal,
+            ),
+            E::AccessDenied(m) => (403, "AccessDenied", None, m.clone(), Fault::Client),
+            E::InvalidAccessKeyId => (
+                403,
+                "InvalidAccessKeyId",
+                None,
+                "The OSS Access Key Id you provided does not exist in our records.".into(),
+                Fault::Client,
+            ),
+            E::SignatureDoesNotMatch => (
+                403,
+                "SignatureDoesNotMatch",
+                None,
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your key and signing method."
+                    .into(),
+                Fault::Client,
+            ),
+            E::RequestTimeTooSkewed => (
+                403,
+                "RequestTimeTooSkewed",
+                None,
+                "The difference between the request time and the current time is too large.".into(),
+                Fault::Client,
+            ),
+            E::EntityTooLarge => (
+                400,
+                "EntityTooLarge",
+                None,
+                "Your proposed upload exceeds the maximum allowed size.".into(),
+                Fault::Client,
             ),
             E::NoSuchKey => (
                 404,
@@ -299,6 +340,10 @@ mod tests {
             (GatewayError::BadRequest("x".into()), 400, "BadRequest"),
             (GatewayError::ImageTooLarge { message: "x".into(), ec: "0040-00000009" }, 400, "ImageTooLarge"),
             (GatewayError::SlowDown, 503, "SlowDown"),
+            (GatewayError::AccessDenied("x".into()), 403, "AccessDenied"),
+            (GatewayError::InvalidAccessKeyId, 403, "InvalidAccessKeyId"),
+            (GatewayError::SignatureDoesNotMatch, 403, "SignatureDoesNotMatch"),
+            (GatewayError::RequestTimeTooSkewed, 403, "RequestTimeTooSkewed"),
         ];
         for (e, status, code) in rows {
             let p = e.public();

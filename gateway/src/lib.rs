@@ -3,6 +3,7 @@
 //! S3, XML, signatures, Prometheus and configuration files. See ARCHITECTURE.md.
 
 pub mod admin;
+pub mod auth;
 pub mod chain;
 pub mod cli;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Pixgate's one integration binary. Every test talks HTTP to a real Pixgate process in front of
 //! a real origin: a folder, or the in-process S3 server.
 
+mod access;
 mod cache;
 mod deploy;
 mod engine;
@@ -30,6 +31,7 @@ fn main() {
         .chain(engine::TESTS.iter())
         .chain(cache::TESTS.iter())
         .chain(deploy::TESTS.iter())
+        .chain(access::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

@@ -1,0 +1,967 @@
+//! Who is asking, as OSS decides it (spec §6): V1 (`OSS ak:sig`, presigned `Signature`) and V4
+//! (`OSS4-HMAC-SHA256`, header and presigned) signatures checked against `[[credentials]]`; then
+//! the bucket's rules for anonymous requests (private ACL, hotlink protection, source
+//! protection).
+//!
+//! Signatures are compared in constant time (`Mac::verify_slice`). The string that was signed is
+//! logged at debug level on a mismatch, never sent.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Acl, BucketConfig};
+use crate::error::GatewayError;
+
+/// How far a request's own clock may be from Pixgate's (OSS: 15 minutes).
+pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+/// The longest lifetime of a V4 presigned URL (OSS: 7 days).
+pub const MAX_V4_EXPIRES: u64 = 604_800;
+
+/// The query parameters V1 signs (OSS's sub-resources), as the official SDKs list them.
+const SUBRESOURCES: &[&str] = &[
+    "acl",
+    "append",
+    "asyncFetch",
+    "bucketInfo",
+    "callback",
+    "callback-var",
+    "cname",
+    "comp",
+    "continuation-token",
+    "cors",
+    "delete",
+    "encryption",
+    "endTime",
+    "group",
+    "img",
+    "inventory",
+    "inventoryId",
+    "lifecycle",
+    "link",
+    "live",
+    "location",
+    "logging",
+    "metaQuery",
+    "objectInfo",
+    "objectMeta",
+    "partNumber",
+    "policy",
+    "position",
+    "qos",
+    "qosInfo",
+    "referer",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "resourceGroup",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "security-token",
+    "sequential",
+    "startTime",
+    "stat",
+    "status",
+    "style",
+    "styleName",
+    "symlink",
+    "tagging",
+    "transferAcceleration",
+    "udf",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "vod",
+    "website",
+    "worm",
+    "wormExtend",
+    "wormId",
+    "x-oss-ac-forward-allow",
+    "x-oss-ac-source-ip",
+    "x-oss-ac-subnet-mask",
+    "x-oss-ac-vpc-id",
+    "x-oss-async-process",
+    "x-oss-process",
+    "x-oss-request-payer",
+    "x-oss-traffic-limit",
+];
+
+/// A request as the signature sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The bucket name the client addressed (a custom domain resolves to it).
+    pub bucket: &'a str,
+    /// The decoded key as addressed (a delimiter style still attached).
+    pub key: &'a str,
+    /// The raw query string, percent-encoded as received.
+    pub query: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+}
+
+/// How the request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    /// Signed in the `Authorization` header.
+    Header {
+        access_key_id: String,
+    },
+    /// Signed in the URL (presigned).
+    Url {
+        access_key_id: String,
+    },
+}
+
+impl Identity {
+    pub fn is_signed(&self) -> bool {
+        !matches!(self, Identity::Anonymous)
+    }
+}
+
+/// What an anonymous request asks for, for the bucket's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Original,
+    /// A style (`style/<name>` or the delimiter form).
+    Style,
+    /// Any other processing (`image/...`).
+    Process,
+    SaveAs,
+}
+
+/// Check the request's signature, if it carries one.
+pub fn authenticate(
+    req: &Request<'_>,
+    credentials: &BTreeMap<String, String>,
+    region: &str,
+    now: SystemTime,
+) -> Result<Identity, GatewayError> {
+    let params = parse_query(req.query);
+    let authorization = header(req.headers, "authorization");
+    let v1_url = has(&params, "Signature") || has(&params, "OSSAccessKeyId");
+    let v4_url = has(&params, "x-oss-signature-version") || has(&params, "x-oss-signature");
+    if authorization.is_some() && (v1_url || v4_url) {
+        return Err(GatewayError::InvalidArgument(
+            "Only one authentication method is allowed: a URL signature or an Authorization header.".into(),
+        ));
+    }
+    let now = unix(now);
+    if let Some(auth) = authorization {
+        if let Some(rest) = auth.strip_prefix("OSS4-HMAC-SHA256 ") {
+            return v4_header(req, &params, rest, credentials, region, now);
+        }
+        if let Some(rest) = auth.strip_prefix("OSS ") {
+            return v1_header(req, &params, rest, credentials, now);
+        }
+        return Err(GatewayError::InvalidArgument(
+            "The Authorization header is neither OSS nor OSS4-HMAC-SHA256.".into(),
+        ));
+    }
+    if v4_url {
+        return v4_url_sig(req, &params, credentials, region, now);
+    }
+    if v1_url {
+        return v1_url_sig(req, &params, credentials, now);
+    }
+    Ok(Identity::Anonymous)
+}
+
+/// Apply the bucket's rules to a request whose identity is known.
+pub fn authorize(
+    bucket: &BucketConfig,
+    identity: &Identity,
+    access: Access,
+    key: &str,
+    referer: Option<&str>,
+) -> Result<(), GatewayError> {
+    if identity.is_signed() {
+        return Ok(());
+    }
+    if access == Access::SaveAs {
+        return Err(GatewayError::AccessDenied("sys/saveas needs a signed request.".into()));
+    }
+    if bucket.acl == Acl::Private {
+        return Err(GatewayError::AccessDenied(
+            "You have no right to access this object because of bucket acl.".into(),
+        ));
+    }
+    if !bucket.referers.is_empty() {
+        let allowed = match referer.map(str::trim).filter(|r| !r.is_empty()) {
+            None => bucket.allow_empty_referer,
+            Some(r) => bucket.referers.iter().any(|p| referer_matches(p, r)),
+        };
+        if !allowed {
+            return Err(GatewayError::AccessDenied("You are denied by bucket referer policy.".into()));
+        }
+    }
+    if bucket.source_protection
+        && access != Access::Style
+        && bucket.protected_suffixes.iter().any(|s| key.ends_with(s.as_str()))
+    {
+        return Err(GatewayError::AccessDenied(
+            "This object is protected: anonymous requests may only ask for a style of it.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A referer pattern (`*` any run, `?` one character, case-insensitive). A pattern with a
+/// scheme matches the whole Referer or its `scheme://host[:port]`; one without matches the
+/// Referer's host. So `*.example.com`, `https://www.example.com` and
+/// `https://www.example.com/*` all admit `https://www.example.com/page.html`, and a host
+/// pattern cannot be satisfied by text in the Referer's path.
+pub fn referer_matches(pattern: &str, referer: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    let referer = referer.to_ascii_lowercase();
+    let Some((scheme, rest)) = referer.split_once("://") else {
+        return glob(pattern.as_bytes(), referer.as_bytes());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if pattern.contains("://") {
+        let origin = format!("{scheme}://{authority}");
+        return glob(pattern.as_bytes(), referer.as_bytes()) || glob(pattern.as_bytes(), origin.as_bytes());
+    }
+    let host = authority.split(':').next().unwrap_or(authority);
+    glob(pattern.as_bytes(), host.as_bytes()) || glob(pattern.as_bytes(), authority.as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    // Iterative wildcard match with one backtrack point: linear in practice, never exponential.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+type Params = Vec<(String, String)>;
+
+/// Decoded query pairs in order. Escapes that do not decode are kept as written; invalid UTF-8
+/// is replaced (such a request cannot match a signature made over valid text anyway).
+fn parse_query(raw: Option<&str>) -> Params {
+    let Some(raw) = raw else { return Vec::new() };
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: Option<&u8>| c.and_then(|&c| (c as char).to_digit(16));
+        if b[i] == b'%'
+            && let (Some(hi), Some(lo)) = (hex(b.get(i + 1)), hex(b.get(i + 2)))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn has(params: &Params, name: &str) -> bool {
+    params.iter().any(|(k, _)| k == name)
+}
+
+/// The first value (OSS uses the first when a parameter repeats).
+fn first<'p>(params: &'p Params, name: &str) -> Option<&'p str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+fn denied(message: &str) -> GatewayError {
+    GatewayError::AccessDenied(message.into())
+}
+
+fn secret<'c>(credentials: &'c BTreeMap<String, String>, ak: &str) -> Result<&'c str, GatewayError> {
+    credentials.get(ak).map(String::as_str).ok_or(GatewayError::InvalidAccessKeyId)
+}
+
+// ---------------------------------------------------------------- V1
+
+/// `/<bucket>/<key>` + the signed sub-resources, sorted, unencoded.
+fn v1_resource(req: &Request<'_>, params: &Params) -> String {
+    let mut out =
+        if req.bucket.is_empty() { "/".to_string() } else { format!("/{}/{}", req.bucket, req.key) };
+    let mut subs: Vec<&(String, String)> =
+        params.iter().filter(|(k, _)| SUBRESOURCES.contains(&k.as_str())).collect();
+    subs.sort_by(|a, b| a.0.cmp(&b.0));
+    subs.dedup_by(|a, b| a.0 == b.0);
+    for (i, (k, v)) in subs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(k);
+        if !v.is_empty() {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// Every `x-oss-*` header, lower-cased and sorted, `name:value\n` each.
+fn v1_oss_headers(headers: &http::HeaderMap) -> String {
+    let mut list: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in headers {
+        if name.as_str().starts_with("x-oss-") {
+            list.entry(name.as_str()).or_default().push(value.to_str().unwrap_or("").trim());
+        }
+    }
+    list.iter().map(|(k, v)| format!("{k}:{}\n", v.join(","))).collect()
+}
+
+fn v1_string_to_sign(req: &Request<'_>, params: &Params, date: &str) -> String {
+    let h = |n| header(req.headers, n).unwrap_or("").trim();
+    format!(
+        "{}\n{}\n{}\n{date}\n{}{}",
+        req.method,
+        h("content-md5"),
+        h("content-type"),
+        v1_oss_headers(req.headers),
+        v1_resource(req, params)
+    )
+}
+
+fn v1_check(secret: &str, string_to_sign: &str, signature: &str) -> Result<(), GatewayError> {
+    let provided = base64::engine::general_purpose::STANDARD
+        .decode(signature.trim())
+        .map_err(|_| GatewayError::SignatureDoesNotMatch)?;
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret.as_bytes())
+        .map_err(|_| GatewayError::SignatureDoesNotMatch)?;
+    mac.update(string_to_sign.as_bytes());
+    mac.verify_slice(&provided).map_err(|_| {
+        tracing::debug!(string_to_sign, "V1 signature mismatch");
+        GatewayError::SignatureDoesNotMatch
+    })
+}
+
+fn v1_header(
+    req: &Request<'_>,
+    params: &Params,
+    credential: &str,
+    credentials: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<Identity, GatewayError> {
+    let (ak, signature) = credential
+        .trim()
+        .rsplit_once(':')
+        .filter(|(ak, sig)| !ak.is_empty() && !sig.is_empty())
+        .ok_or_else(|| GatewayError::InvalidArgument("Authorization header is invalid.".into()))?;
+    // The SDKs sign x-oss-date when they send it (browsers cannot set Date), else Date.
+    let date = header(req.headers, "x-oss-date")
+        .or_else(|| header(req.headers, "date"))
+        .ok_or_else(|| denied("The request has no Date or x-oss-date header."))?;
+    let at = parse_any_date(date).ok_or_else(|| denied("The request's date is not a valid HTTP date."))?;
+    if (at - now).unsigned_abs() > MAX_SKEW.as_secs() {
+        return Err(GatewayError::RequestTimeTooSkewed);
+    }
+    let secret = secret(credentials, ak)?;
+    v1_check(secret, &v1_string_to_sign(req, params, date), signature)?;
+    Ok(Identity::Header { access_key_id: ak.to_string() })
+}
+
+fn v1_url_sig(
+    req: &Request<'_>,
+    params: &Params,
+    credentials: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<Identity, GatewayError> {
+    let (Some(ak), Some(expires), Some(signature)) =
+        (first(params, "OSSAccessKeyId"), first(params, "Expires"), first(params, "Signature"))
+    else {
+        return Err(denied("A presigned URL needs OSSAccessKeyId, Expires and Signature."));
+    };
+    let at: i64 = expires.trim().parse().map_err(|_| denied("Expires must be a UNIX time in seconds."))?;
+    if now > at {
+        return Err(denied("Request has expired."));
+    }
+    let secret = secret(credentials, ak)?;
+    v1_check(secret, &v1_string_to_sign(req, params, expires), signature)?;
+    Ok(Identity::Url { access_key_id: ak.to_string() })
+}
+
+// ---------------------------------------------------------------- V4
+
+/// RFC 3986 encoding: unreserved characters stay, everything else is `%XX`; `/` stays when
+/// `keep_slash`.
+fn uri_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The parts of an `OSS4-HMAC-SHA256` credential scope.
+#[derive(Debug, PartialEq, Eq)]
+struct Scope<'a> {
+    access_key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+}
+
+fn parse_credential(credential: &str) -> Result<Scope<'_>, GatewayError> {
+    let parts: Vec<&str> = credential.trim().split('/').collect();
+    let [ak, date, region, "oss", "aliyun_v4_request"] = parts.as_slice() else {
+        return Err(denied("The credential must be <AccessKeyId>/<date>/<region>/oss/aliyun_v4_request."));
+    };
+    if ak.is_empty() || region.is_empty() {
+        return Err(denied("The credential must be <AccessKeyId>/<date>/<region>/oss/aliyun_v4_request."));
+    }
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(denied("The date in the credential must be YYYYMMDD."));
+    }
+    Ok(Scope { access_key_id: ak, date, region })
+}
+
+/// `yyyymmddTHHMMSSZ` → UNIX seconds.
+fn parse_iso_basic(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (h, mi, sec) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An HTTP date or an ISO basic date, as UNIX seconds.
+fn parse_any_date(s: &str) -> Option<i64> {
+    parse_iso_basic(s.trim()).or_else(|| httpdate::parse_http_date(s.trim()).ok().map(unix))
+}
+
+fn v4_canonical_request(req: &Request<'_>, params: &Params, additional: &[String]) -> String {
+    let uri = if req.bucket.is_empty() {
+        "/".to_string()
+    } else {
+        uri_encode(&format!("/{}/{}", req.bucket, req.key), true)
+    };
+    let mut query: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "x-oss-signature")
+        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .collect();
+    query.sort();
+    query.dedup_by(|a, b| a.0 == b.0);
+    let query: Vec<String> =
+        query.into_iter().map(|(k, v)| if v.is_empty() { k } else { format!("{k}={v}") }).collect();
+    let mut headers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in req.headers {
+        let n = name.as_str();
+        if n.starts_with("x-oss-")
+            || n == "content-type"
+            || n == "content-md5"
+            || additional.iter().any(|a| a == n)
+        {
+            headers.entry(n).or_default().push(value.to_str().unwrap_or("").trim());
+        }
+    }
+    let headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.join(","))).collect();
+    let payload = header(req.headers, "x-oss-content-sha256").unwrap_or("UNSIGNED-PAYLOAD");
+    format!("{}\n{uri}\n{}\n{headers}\n{}\n{payload}", req.method, query.join("&"), additional.join(";"))
+}
+
+fn hmac256(key: &[u8], data: &str) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data.as_bytes());
+    mac
+}
+
+fn v4_check(
+    req: &Request<'_>,
+    params: &Params,
+    scope: &Scope<'_>,
+    timestamp: &str,
+    additional: &[String],
+    signature: &str,
+    credentials: &BTreeMap<String, String>,
+) -> Result<(), GatewayError> {
+    let secret = secret(credentials, scope.access_key_id)?;
+    let canonical = v4_canonical_request(req, params, additional);
+    let string_to_sign = format!(
+        "OSS4-HMAC-SHA256\n{timestamp}\n{}/{}/oss/aliyun_v4_request\n{}",
+        scope.date,
+        scope.region,
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = hmac256(format!("aliyun_v4{secret}").as_bytes(), scope.date).finalize().into_bytes();
+    for part in [scope.region, "oss", "aliyun_v4_request"] {
+        key = hmac256(&key, part).finalize().into_bytes();
+    }
+    let provided = hex_decode(signature.trim()).ok_or(GatewayError::SignatureDoesNotMatch)?;
+    hmac256(&key, &string_to_sign).verify_slice(&provided).map_err(|_| {
+        tracing::debug!(canonical, string_to_sign, "V4 signature mismatch");
+        GatewayError::SignatureDoesNotMatch
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+fn check_region(scope: &Scope<'_>, region: &str) -> Result<(), GatewayError> {
+    if !region.is_empty() && scope.region != region {
+        return Err(denied("The region in the credential scope is not this service's region."));
+    }
+    Ok(())
+}
+
+fn additional_list(s: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        s.split(';').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn v4_header(
+    req: &Request<'_>,
+    params: &Params,
+    rest: &str,
+    credentials: &BTreeMap<String, String>,
+    region: &str,
+    now: i64,
+) -> Result<Identity, GatewayError> {
+    let (mut credential, mut signature, mut additional) = (None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=').unwrap_or((part.trim(), ""));
+        match k {
+            "Credential" => credential = Some(v),
+            "Signature" => signature = Some(v),
+            "AdditionalHeaders" => additional = Some(v),
+            _ => {}
+        }
+    }
+    let (Some(credential), Some(signature)) = (credential, signature) else {
+        return Err(GatewayError::InvalidArgument(
+            "The OSS4-HMAC-SHA256 Authorization header needs Credential and Signature.".into(),
+        ));
+    };
+    let scope = parse_credential(credential)?;
+    check_region(&scope, region)?;
+    let timestamp = header(req.headers, "x-oss-date")
+        .map(str::trim)
+        .ok_or_else(|| denied("A V4 request needs an x-oss-date header."))?;
+    let at = parse_iso_basic(timestamp).ok_or_else(|| denied("x-oss-date must be yyyymmddTHHMMSSZ."))?;
+    if !timestamp.starts_with(scope.date) {
+        return Err(denied("The date in the credential is not the day of x-oss-date."));
+    }
+    if (at - now).unsigned_abs() > MAX_SKEW.as_secs() {
+        return Err(GatewayError::RequestTimeTooSkewed);
+    }
+    let additional = additional_list(additional.unwrap_or(""));
+    v4_check(req, params, &scope, timestamp, &additional, signature, credentials)?;
+    Ok(Identity::Header { access_key_id: scope.access_key_id.to_string() })
+}
+
+fn v4_url_sig(
+    req: &Request<'_>,
+    params: &Params,
+    credentials: &BTreeMap<String, String>,
+    region: &str,
+    now: i64,
+) -> Result<Identity, GatewayError> {
+    match first(params, "x-oss-signature-version") {
+        Some("OSS4-HMAC-SHA256") => {}
+        Some(_) => {
+            return Err(GatewayError::InvalidArgument(
+                "x-oss-signature-version must be OSS4-HMAC-SHA256.".into(),
+            ));
+        }
+        None => return Err(denied("A V4 presigned URL needs x-oss-signature-version.")),
+    }
+    let need =
+        |name: &str| first(params, name).ok_or_else(|| denied(&format!("A V4 presigned URL needs {name}.")));
+    let (credential, timestamp, expires, signature) =
+        (need("x-oss-credential")?, need("x-oss-date")?, need("x-oss-expires")?, need("x-oss-signature")?);
+    for (name, v) in [("x-oss-credential", credential), ("x-oss-expires", expires)] {
+        if v.trim().is_empty() {
+            return Err(denied(&format!("{name} is empty.")));
+        }
+    }
+    let scope = parse_credential(credential)?;
+    check_region(&scope, region)?;
+    let at = parse_iso_basic(timestamp).ok_or_else(|| denied("x-oss-date must be yyyymmddTHHMMSSZ."))?;
+    if !timestamp.starts_with(scope.date) {
+        return Err(denied("The date in the credential is not the day of x-oss-date."));
+    }
+    let expires: u64 =
+        expires.trim().parse().map_err(|_| denied("x-oss-expires must be a number of seconds."))?;
+    if !(1..=MAX_V4_EXPIRES).contains(&expires) {
+        return Err(denied("x-oss-expires must be between 1 and 604800 seconds."));
+    }
+    if at - now > MAX_SKEW.as_secs() as i64 {
+        return Err(denied("x-oss-date is in the future."));
+    }
+    if now > at + expires as i64 {
+        return Err(denied("Request has expired."));
+    }
+    let additional = additional_list(first(params, "x-oss-additional-headers").unwrap_or(""));
+    v4_check(req, params, &scope, timestamp, &additional, signature, credentials)?;
+    Ok(Identity::Url { access_key_id: scope.access_key_id.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> BTreeMap<String, String> {
+        BTreeMap::from([("ak".to_string(), "sk".to_string())])
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn req<'a>(
+        method: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        query: &'a str,
+        h: &'a http::HeaderMap,
+    ) -> Request<'a> {
+        Request { method, bucket, key, query: Some(query), headers: h }
+    }
+
+    #[test]
+    fn v1_query_vectors_from_the_sdk() {
+        let h = http::HeaderMap::new();
+        // Spec §10 vector 1.
+        let q = "Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId";
+        let r = req("GET", "bucket", "key", q, &h);
+        assert_eq!(
+            v1_string_to_sign(&r, &parse_query(Some(q)), "1699807420"),
+            "GET\n\n\n1699807420\n/bucket/key?versionId=versionId"
+        );
+        assert_eq!(
+            authenticate(&r, &creds(), "", at(1699807000)).unwrap(),
+            Identity::Url { access_key_id: "ak".into() }
+        );
+        // Expired: checked before the signature.
+        assert_eq!(
+            authenticate(&r, &creds(), "", at(1699807421)).unwrap_err(),
+            denied("Request has expired.")
+        );
+        // Vector 2: STS token and a `+` in the key.
+        let q = "Expires=1699808204&OSSAccessKeyId=ak&Signature=jzKYRrM5y6Br0dRFPaTGOsbrDhY%3D&security-token=token&versionId=versionId";
+        let r = req("GET", "bucket", "key+123", q, &h);
+        assert!(authenticate(&r, &creds(), "", at(1699808000)).is_ok());
+        // The derived process vectors of spec §6.1.
+        let q = "x-oss-process=image%2Fresize%2Cw_100&OSSAccessKeyId=ak&Expires=1699807420&Signature=0dHkb3%2BsmQt17Wzdqmf83UC4KuE%3D";
+        let r = req("GET", "bucket", "example.jpg", q, &h);
+        assert!(authenticate(&r, &creds(), "", at(1699807000)).is_ok());
+        let q = "x-oss-process=style/small&OSSAccessKeyId=ak&Expires=1699807420&Signature=vp33FWOfbJb/RpMSaNjHmrH3nkU=";
+        let r = req("GET", "bucket", "example.jpg", q, &h);
+        assert!(authenticate(&r, &creds(), "", at(1699807000)).is_ok());
+    }
+
+    #[test]
+    fn v1_failures_map_to_oss_codes() {
+        let h = http::HeaderMap::new();
+        let now = at(1699807000);
+        let run = |q: &str| authenticate(&req("GET", "bucket", "key", q, &h), &creds(), "", now);
+        assert_eq!(
+            run(
+                "Expires=1699807420&OSSAccessKeyId=nobody&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId"
+            ),
+            Err(GatewayError::InvalidAccessKeyId)
+        );
+        // The sub-resource is signed: changing it breaks the signature.
+        assert_eq!(
+            run(
+                "Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=other"
+            ),
+            Err(GatewayError::SignatureDoesNotMatch)
+        );
+        // Parameters that are not sub-resources are not signed.
+        assert!(
+            run("Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId&utm=1")
+                .is_ok()
+        );
+        assert!(matches!(run("OSSAccessKeyId=ak&Signature=x"), Err(GatewayError::AccessDenied(_))));
+        assert_eq!(
+            run("Expires=1699807420&OSSAccessKeyId=ak&Signature=%%%"),
+            Err(GatewayError::SignatureDoesNotMatch)
+        );
+        let mut with_header = http::HeaderMap::new();
+        with_header.insert("authorization", "OSS ak:abc".parse().unwrap());
+        let r = req("GET", "bucket", "key", "Expires=1&OSSAccessKeyId=ak&Signature=x", &with_header);
+        assert!(matches!(authenticate(&r, &creds(), "", now), Err(GatewayError::InvalidArgument(_))));
+    }
+
+    fn sign_v1(secret: &str, string_to_sign: &str) -> String {
+        let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(string_to_sign.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    #[test]
+    fn v1_header_signs_date_headers_and_resource() {
+        let date = "Tue, 14 Nov 2023 16:00:00 GMT";
+        let now = httpdate::parse_http_date(date).unwrap();
+        let sts = format!(
+            "GET\n\nimage/jpeg\n{date}\nx-oss-meta-a:1\nx-oss-user:me\n/photos/cat.jpg?x-oss-process=image/resize,w_10"
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert("date", date.parse().unwrap());
+        h.insert("content-type", "image/jpeg".parse().unwrap());
+        h.insert("x-oss-user", "me".parse().unwrap());
+        h.insert("x-oss-meta-a", " 1 ".parse().unwrap());
+        h.insert("authorization", format!("OSS ak:{}", sign_v1("sk", &sts)).parse().unwrap());
+        let q = "x-oss-process=image%2Fresize%2Cw_10&t=1";
+        let r = req("GET", "photos", "cat.jpg", q, &h);
+        assert_eq!(
+            authenticate(&r, &creds(), "", now).unwrap(),
+            Identity::Header { access_key_id: "ak".into() }
+        );
+        // 15 minutes of skew at most.
+        assert_eq!(
+            authenticate(&r, &creds(), "", now + Duration::from_secs(16 * 60)),
+            Err(GatewayError::RequestTimeTooSkewed)
+        );
+        let r = req("HEAD", "photos", "cat.jpg", q, &h);
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+        // x-oss-date takes the Date line's place when present.
+        let mut h2 = h.clone();
+        h2.insert("x-oss-date", date.parse().unwrap());
+        let sts2 = sts.replace("x-oss-meta-a:1\n", &format!("x-oss-date:{date}\nx-oss-meta-a:1\n"));
+        h2.insert("authorization", format!("OSS ak:{}", sign_v1("sk", &sts2)).parse().unwrap());
+        assert!(authenticate(&req("GET", "photos", "cat.jpg", q, &h2), &creds(), "", now).is_ok());
+    }
+
+    #[test]
+    fn v4_query_vectors_from_the_sdk() {
+        // Spec §10 vector 3.
+        let mut h = http::HeaderMap::new();
+        h.insert("x-oss-head1", "value".parse().unwrap());
+        h.insert("content-type", "application/octet-stream".parse().unwrap());
+        h.insert("abc", "x".parse().unwrap());
+        let q = "param1=value1&%2Bparam1=value3&%7Cparam1=value4&%2Bparam2&%7Cparam2&param2\
+                 &x-oss-signature-version=OSS4-HMAC-SHA256\
+                 &x-oss-credential=ak%2F20231217%2Fcn-hangzhou%2Foss%2Faliyun_v4_request\
+                 &x-oss-date=20231217T025437Z&x-oss-expires=599\
+                 &x-oss-signature=a39966c61718be0d5b14e668088b3fa07601033f6518ac7b523100014269c0fe";
+        let r = req("PUT", "bucket", "1234+-/123/1.txt", q, &h);
+        let now = at(1702781677 + 10);
+        assert_eq!(
+            v4_canonical_request(&r, &parse_query(Some(q)), &[]),
+            "PUT\n/bucket/1234%2B-/123/1.txt\n%2Bparam1=value3&%2Bparam2&%7Cparam1=value4&%7Cparam2&param1=value1&param2\
+             &x-oss-credential=ak%2F20231217%2Fcn-hangzhou%2Foss%2Faliyun_v4_request&x-oss-date=20231217T025437Z\
+             &x-oss-expires=599&x-oss-signature-version=OSS4-HMAC-SHA256\n\
+             content-type:application/octet-stream\nx-oss-head1:value\n\n\nUNSIGNED-PAYLOAD"
+        );
+        assert_eq!(
+            authenticate(&r, &creds(), "", now).unwrap(),
+            Identity::Url { access_key_id: "ak".into() }
+        );
+        assert_eq!(
+            authenticate(&r, &creds(), "cn-hangzhou", now).unwrap(),
+            Identity::Url { access_key_id: "ak".into() }
+        );
+        assert!(matches!(authenticate(&r, &creds(), "cn-beijing", now), Err(GatewayError::AccessDenied(_))));
+        assert_eq!(authenticate(&r, &creds(), "", at(1702781677 + 600)), Err(denied("Request has expired.")));
+        // Vector 4: a process request.
+        let h = http::HeaderMap::new();
+        let q = "x-oss-process=image%2Fresize%2Cw_100&x-oss-signature-version=OSS4-HMAC-SHA256\
+                 &x-oss-credential=ak%2F20231217%2Fcn-hangzhou%2Foss%2Faliyun_v4_request\
+                 &x-oss-date=20231217T025437Z&x-oss-expires=599\
+                 &x-oss-signature=38029efc21b33df96a5bc0a3500a4094263e5a34407d92edd4735ea8905eae14";
+        let r = req("GET", "bucket", "example.jpg", q, &h);
+        assert!(authenticate(&r, &creds(), "", now).is_ok());
+        let tampered = q.replace("w_100", "w_101");
+        let r = req("GET", "bucket", "example.jpg", &tampered, &h);
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+        // Missing pieces.
+        let r = req(
+            "GET",
+            "bucket",
+            "example.jpg",
+            "x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-signature=00",
+            &h,
+        );
+        assert!(matches!(authenticate(&r, &creds(), "", now), Err(GatewayError::AccessDenied(_))));
+    }
+
+    #[test]
+    fn v4_header_form() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-oss-date", "20231217T025437Z".parse().unwrap());
+        h.insert("x-oss-content-sha256", "UNSIGNED-PAYLOAD".parse().unwrap());
+        h.insert("host", "bucket.example.com".parse().unwrap());
+        let q = "x-oss-process=image%2Fresize%2Cw_100";
+        let params = parse_query(Some(q));
+        let additional = vec!["host".to_string()];
+        let r = req("GET", "bucket", "example.jpg", q, &h);
+        let canonical = v4_canonical_request(&r, &params, &additional);
+        assert_eq!(
+            canonical,
+            "GET\n/bucket/example.jpg\nx-oss-process=image%2Fresize%2Cw_100\nhost:bucket.example.com\n\
+             x-oss-content-sha256:UNSIGNED-PAYLOAD\nx-oss-date:20231217T025437Z\n\nhost\nUNSIGNED-PAYLOAD"
+        );
+        let sts = format!(
+            "OSS4-HMAC-SHA256\n20231217T025437Z\n20231217/cn-hangzhou/oss/aliyun_v4_request\n{}",
+            hex(&Sha256::digest(canonical.as_bytes()))
+        );
+        let mut key = hmac256(b"aliyun_v4sk", "20231217").finalize().into_bytes();
+        for part in ["cn-hangzhou", "oss", "aliyun_v4_request"] {
+            key = hmac256(&key, part).finalize().into_bytes();
+        }
+        let sig: String =
+            hmac256(&key, &sts).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        h.insert(
+            "authorization",
+            format!(
+                "OSS4-HMAC-SHA256 Credential=ak/20231217/cn-hangzhou/oss/aliyun_v4_request, Signature={sig}, AdditionalHeaders=host"
+            )
+            .parse()
+            .unwrap(),
+        );
+        let r = req("GET", "bucket", "example.jpg", q, &h);
+        let now = at(1702781677);
+        assert_eq!(
+            authenticate(&r, &creds(), "", now).unwrap(),
+            Identity::Header { access_key_id: "ak".into() }
+        );
+        assert_eq!(
+            authenticate(&r, &creds(), "", at(1702781677 + 3600)),
+            Err(GatewayError::RequestTimeTooSkewed)
+        );
+        let r = req("GET", "bucket", "other.jpg", q, &h);
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_iso_basic("20231217T025437Z"), Some(1702781677));
+        assert_eq!(parse_iso_basic("19700101T000000Z"), Some(0));
+        assert_eq!(parse_iso_basic("20240229T000000Z"), Some(1709164800));
+        for bad in ["20231317T025437Z", "2023121T025437Z", "20231217 025437Z", "2023121xT025437Z", ""] {
+            assert_eq!(parse_iso_basic(bad), None, "{bad}");
+        }
+        assert_eq!(parse_any_date("Sun, 17 Dec 2023 02:54:37 GMT"), Some(1702781677));
+    }
+
+    #[test]
+    fn referer_patterns() {
+        let m = referer_matches;
+        assert!(m("*.example.com", "https://www.example.com/a/b.html"));
+        assert!(m("https://www.example.com", "https://www.example.com/page"));
+        assert!(m("http://www.example.com/*", "http://www.example.com/page"));
+        assert!(m("www.example.com", "https://www.example.com:8443/x"));
+        assert!(m("WWW.Example.com", "https://www.example.COM/x"));
+        assert!(m("www.?xample.com", "https://www.example.com/"));
+        assert!(!m("*.example.com", "https://example.org/www.example.com"));
+        assert!(!m("www.example.com", "https://www.example.com.evil.net/"));
+        assert!(!m("https://www.example.com", "http://www.example.com/"));
+        assert!(!m("https://www.example.com", "https://www.example.com.evil.net/"));
+        assert!(!m("*.example.com", "https://evil.net/?u=a.example.com"));
+        assert!(m("*.example.com:8080", "https://a.example.com:8080/"));
+        // Pathological patterns stay cheap.
+        assert!(!m("*a*a*a*a*a*a*a*a*b", &"a".repeat(5000)));
+    }
+
+    #[test]
+    fn bucket_rules_for_anonymous_requests() {
+        let mut b = BucketConfig::implicit("photos");
+        let anon = Identity::Anonymous;
+        let signed = Identity::Url { access_key_id: "ak".into() };
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_ok());
+        assert!(authorize(&b, &anon, Access::SaveAs, "a.jpg", None).is_err());
+        assert!(authorize(&b, &signed, Access::SaveAs, "a.jpg", None).is_ok());
+        b.acl = Acl::Private;
+        assert!(authorize(&b, &anon, Access::Style, "a.jpg", None).is_err());
+        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
+        b.acl = Acl::PublicRead;
+        b.referers = vec!["*.example.com".into()];
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("https://x.example.com/")).is_ok());
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("https://evil.net/")).is_err());
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_ok());
+        b.allow_empty_referer = false;
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_err());
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("")).is_err());
+        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
+        b.referers.clear();
+        b.source_protection = true;
+        b.protected_suffixes = vec![".jpg".into()];
+        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_err());
+        assert!(authorize(&b, &anon, Access::Process, "a.jpg", None).is_err());
+        assert!(authorize(&b, &anon, Access::Style, "a.jpg", None).is_ok());
+        assert!(authorize(&b, &anon, Access::Original, "a.png", None).is_ok());
+        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
+    }
+}
