@@ -1,10 +1,10 @@
 //! Who is asking, as OSS decides it (spec §6): V1 (`OSS ak:sig`, presigned `Signature`) and V4
-//! (`OSS4-HMAC-SHA256`, header and presigned) signatures checked against `[[credentials]]`; then
-//! the bucket's rules for anonymous requests (private ACL, hotlink protection, source
-//! protection).
+//! (`OSS4-HMAC-SHA256`, header and presigned) signatures checked against `[[credentials]]`.
 //!
 //! Signatures are compared in constant time (`Mac::verify_slice`). The string that was signed is
-//! logged at debug level on a mismatch, never sent.
+//! logged at debug level on a mismatch, never sent. This file depends on no other module of the
+//! crate (the fuzz target `ops/fuzz/fuzz_targets/signature.rs` compiles it on its own); the
+//! bucket's rules for anonymous requests are in `access.rs`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,9 +13,6 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-
-use crate::config::{Acl, BucketConfig};
-use crate::error::GatewayError;
 
 /// How far a request's own clock may be from Pixgate's (OSS: 15 minutes).
 pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
@@ -98,6 +95,21 @@ const SUBRESOURCES: &[&str] = &[
     "x-oss-traffic-limit",
 ];
 
+/// Why a signature was refused; the gateway maps each to OSS's Code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// A malformed Authorization header, or two ways of signing at once (400).
+    InvalidArgument(String),
+    /// An expired URL or a missing piece (403).
+    AccessDenied(String),
+    /// A key `[[credentials]]` does not list (403).
+    InvalidAccessKeyId,
+    /// The signature does not verify (403).
+    SignatureDoesNotMatch,
+    /// A header date more than [`MAX_SKEW`] from Pixgate's clock (403).
+    RequestTimeTooSkewed,
+}
+
 /// A request as the signature sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
@@ -131,30 +143,19 @@ impl Identity {
     }
 }
 
-/// What an anonymous request asks for, for the bucket's rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Original,
-    /// A style (`style/<name>` or the delimiter form).
-    Style,
-    /// Any other processing (`image/...`).
-    Process,
-    SaveAs,
-}
-
 /// Check the request's signature, if it carries one.
 pub fn authenticate(
     req: &Request<'_>,
     credentials: &BTreeMap<String, String>,
     region: &str,
     now: SystemTime,
-) -> Result<Identity, GatewayError> {
+) -> Result<Identity, AuthError> {
     let params = parse_query(req.query);
     let authorization = header(req.headers, "authorization");
     let v1_url = has(&params, "Signature") || has(&params, "OSSAccessKeyId");
     let v4_url = has(&params, "x-oss-signature-version") || has(&params, "x-oss-signature");
     if authorization.is_some() && (v1_url || v4_url) {
-        return Err(GatewayError::InvalidArgument(
+        return Err(AuthError::InvalidArgument(
             "Only one authentication method is allowed: a URL signature or an Authorization header.".into(),
         ));
     }
@@ -166,7 +167,7 @@ pub fn authenticate(
         if let Some(rest) = auth.strip_prefix("OSS ") {
             return v1_header(req, &params, rest, credentials, now);
         }
-        return Err(GatewayError::InvalidArgument(
+        return Err(AuthError::InvalidArgument(
             "The Authorization header is neither OSS nor OSS4-HMAC-SHA256.".into(),
         ));
     }
@@ -177,88 +178,6 @@ pub fn authenticate(
         return v1_url_sig(req, &params, credentials, now);
     }
     Ok(Identity::Anonymous)
-}
-
-/// Apply the bucket's rules to a request whose identity is known.
-pub fn authorize(
-    bucket: &BucketConfig,
-    identity: &Identity,
-    access: Access,
-    key: &str,
-    referer: Option<&str>,
-) -> Result<(), GatewayError> {
-    if identity.is_signed() {
-        return Ok(());
-    }
-    if access == Access::SaveAs {
-        return Err(GatewayError::AccessDenied("sys/saveas needs a signed request.".into()));
-    }
-    if bucket.acl == Acl::Private {
-        return Err(GatewayError::AccessDenied(
-            "You have no right to access this object because of bucket acl.".into(),
-        ));
-    }
-    if !bucket.referers.is_empty() {
-        let allowed = match referer.map(str::trim).filter(|r| !r.is_empty()) {
-            None => bucket.allow_empty_referer,
-            Some(r) => bucket.referers.iter().any(|p| referer_matches(p, r)),
-        };
-        if !allowed {
-            return Err(GatewayError::AccessDenied("You are denied by bucket referer policy.".into()));
-        }
-    }
-    if bucket.source_protection
-        && access != Access::Style
-        && bucket.protected_suffixes.iter().any(|s| key.ends_with(s.as_str()))
-    {
-        return Err(GatewayError::AccessDenied(
-            "This object is protected: anonymous requests may only ask for a style of it.".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// A referer pattern (`*` any run, `?` one character, case-insensitive). A pattern with a
-/// scheme matches the whole Referer or its `scheme://host[:port]`; one without matches the
-/// Referer's host. So `*.example.com`, `https://www.example.com` and
-/// `https://www.example.com/*` all admit `https://www.example.com/page.html`, and a host
-/// pattern cannot be satisfied by text in the Referer's path.
-pub fn referer_matches(pattern: &str, referer: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    let referer = referer.to_ascii_lowercase();
-    let Some((scheme, rest)) = referer.split_once("://") else {
-        return glob(pattern.as_bytes(), referer.as_bytes());
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if pattern.contains("://") {
-        let origin = format!("{scheme}://{authority}");
-        return glob(pattern.as_bytes(), referer.as_bytes()) || glob(pattern.as_bytes(), origin.as_bytes());
-    }
-    let host = authority.split(':').next().unwrap_or(authority);
-    glob(pattern.as_bytes(), host.as_bytes()) || glob(pattern.as_bytes(), authority.as_bytes())
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    // Iterative wildcard match with one backtrack point: linear in practice, never exponential.
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 type Params = Vec<(String, String)>;
@@ -315,12 +234,12 @@ fn unix(t: SystemTime) -> i64 {
     }
 }
 
-fn denied(message: &str) -> GatewayError {
-    GatewayError::AccessDenied(message.into())
+fn denied(message: &str) -> AuthError {
+    AuthError::AccessDenied(message.into())
 }
 
-fn secret<'c>(credentials: &'c BTreeMap<String, String>, ak: &str) -> Result<&'c str, GatewayError> {
-    credentials.get(ak).map(String::as_str).ok_or(GatewayError::InvalidAccessKeyId)
+fn secret<'c>(credentials: &'c BTreeMap<String, String>, ak: &str) -> Result<&'c str, AuthError> {
+    credentials.get(ak).map(String::as_str).ok_or(AuthError::InvalidAccessKeyId)
 }
 
 // ---------------------------------------------------------------- V1
@@ -367,16 +286,16 @@ fn v1_string_to_sign(req: &Request<'_>, params: &Params, date: &str) -> String {
     )
 }
 
-fn v1_check(secret: &str, string_to_sign: &str, signature: &str) -> Result<(), GatewayError> {
+fn v1_check(secret: &str, string_to_sign: &str, signature: &str) -> Result<(), AuthError> {
     let provided = base64::engine::general_purpose::STANDARD
         .decode(signature.trim())
-        .map_err(|_| GatewayError::SignatureDoesNotMatch)?;
+        .map_err(|_| AuthError::SignatureDoesNotMatch)?;
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret.as_bytes())
-        .map_err(|_| GatewayError::SignatureDoesNotMatch)?;
+        .map_err(|_| AuthError::SignatureDoesNotMatch)?;
     mac.update(string_to_sign.as_bytes());
     mac.verify_slice(&provided).map_err(|_| {
         tracing::debug!(string_to_sign, "V1 signature mismatch");
-        GatewayError::SignatureDoesNotMatch
+        AuthError::SignatureDoesNotMatch
     })
 }
 
@@ -386,19 +305,19 @@ fn v1_header(
     credential: &str,
     credentials: &BTreeMap<String, String>,
     now: i64,
-) -> Result<Identity, GatewayError> {
+) -> Result<Identity, AuthError> {
     let (ak, signature) = credential
         .trim()
         .rsplit_once(':')
         .filter(|(ak, sig)| !ak.is_empty() && !sig.is_empty())
-        .ok_or_else(|| GatewayError::InvalidArgument("Authorization header is invalid.".into()))?;
+        .ok_or_else(|| AuthError::InvalidArgument("Authorization header is invalid.".into()))?;
     // The SDKs sign x-oss-date when they send it (browsers cannot set Date), else Date.
     let date = header(req.headers, "x-oss-date")
         .or_else(|| header(req.headers, "date"))
         .ok_or_else(|| denied("The request has no Date or x-oss-date header."))?;
     let at = parse_any_date(date).ok_or_else(|| denied("The request's date is not a valid HTTP date."))?;
     if (at - now).unsigned_abs() > MAX_SKEW.as_secs() {
-        return Err(GatewayError::RequestTimeTooSkewed);
+        return Err(AuthError::RequestTimeTooSkewed);
     }
     let secret = secret(credentials, ak)?;
     v1_check(secret, &v1_string_to_sign(req, params, date), signature)?;
@@ -410,7 +329,7 @@ fn v1_url_sig(
     params: &Params,
     credentials: &BTreeMap<String, String>,
     now: i64,
-) -> Result<Identity, GatewayError> {
+) -> Result<Identity, AuthError> {
     let (Some(ak), Some(expires), Some(signature)) =
         (first(params, "OSSAccessKeyId"), first(params, "Expires"), first(params, "Signature"))
     else {
@@ -449,7 +368,7 @@ struct Scope<'a> {
     region: &'a str,
 }
 
-fn parse_credential(credential: &str) -> Result<Scope<'_>, GatewayError> {
+fn parse_credential(credential: &str) -> Result<Scope<'_>, AuthError> {
     let parts: Vec<&str> = credential.trim().split('/').collect();
     let [ak, date, region, "oss", "aliyun_v4_request"] = parts.as_slice() else {
         return Err(denied("The credential must be <AccessKeyId>/<date>/<region>/oss/aliyun_v4_request."));
@@ -543,7 +462,7 @@ fn v4_check(
     additional: &[String],
     signature: &str,
     credentials: &BTreeMap<String, String>,
-) -> Result<(), GatewayError> {
+) -> Result<(), AuthError> {
     let secret = secret(credentials, scope.access_key_id)?;
     let canonical = v4_canonical_request(req, params, additional);
     let string_to_sign = format!(
@@ -556,10 +475,10 @@ fn v4_check(
     for part in [scope.region, "oss", "aliyun_v4_request"] {
         key = hmac256(&key, part).finalize().into_bytes();
     }
-    let provided = hex_decode(signature.trim()).ok_or(GatewayError::SignatureDoesNotMatch)?;
+    let provided = hex_decode(signature.trim()).ok_or(AuthError::SignatureDoesNotMatch)?;
     hmac256(&key, &string_to_sign).verify_slice(&provided).map_err(|_| {
         tracing::debug!(canonical, string_to_sign, "V4 signature mismatch");
-        GatewayError::SignatureDoesNotMatch
+        AuthError::SignatureDoesNotMatch
     })
 }
 
@@ -574,7 +493,7 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
-fn check_region(scope: &Scope<'_>, region: &str) -> Result<(), GatewayError> {
+fn check_region(scope: &Scope<'_>, region: &str) -> Result<(), AuthError> {
     if !region.is_empty() && scope.region != region {
         return Err(denied("The region in the credential scope is not this service's region."));
     }
@@ -596,7 +515,7 @@ fn v4_header(
     credentials: &BTreeMap<String, String>,
     region: &str,
     now: i64,
-) -> Result<Identity, GatewayError> {
+) -> Result<Identity, AuthError> {
     let (mut credential, mut signature, mut additional) = (None, None, None);
     for part in rest.split(',') {
         let (k, v) = part.trim().split_once('=').unwrap_or((part.trim(), ""));
@@ -608,7 +527,7 @@ fn v4_header(
         }
     }
     let (Some(credential), Some(signature)) = (credential, signature) else {
-        return Err(GatewayError::InvalidArgument(
+        return Err(AuthError::InvalidArgument(
             "The OSS4-HMAC-SHA256 Authorization header needs Credential and Signature.".into(),
         ));
     };
@@ -622,7 +541,7 @@ fn v4_header(
         return Err(denied("The date in the credential is not the day of x-oss-date."));
     }
     if (at - now).unsigned_abs() > MAX_SKEW.as_secs() {
-        return Err(GatewayError::RequestTimeTooSkewed);
+        return Err(AuthError::RequestTimeTooSkewed);
     }
     let additional = additional_list(additional.unwrap_or(""));
     v4_check(req, params, &scope, timestamp, &additional, signature, credentials)?;
@@ -635,11 +554,11 @@ fn v4_url_sig(
     credentials: &BTreeMap<String, String>,
     region: &str,
     now: i64,
-) -> Result<Identity, GatewayError> {
+) -> Result<Identity, AuthError> {
     match first(params, "x-oss-signature-version") {
         Some("OSS4-HMAC-SHA256") => {}
         Some(_) => {
-            return Err(GatewayError::InvalidArgument(
+            return Err(AuthError::InvalidArgument(
                 "x-oss-signature-version must be OSS4-HMAC-SHA256.".into(),
             ));
         }
@@ -739,29 +658,29 @@ mod tests {
             run(
                 "Expires=1699807420&OSSAccessKeyId=nobody&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId"
             ),
-            Err(GatewayError::InvalidAccessKeyId)
+            Err(AuthError::InvalidAccessKeyId)
         );
         // The sub-resource is signed: changing it breaks the signature.
         assert_eq!(
             run(
                 "Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=other"
             ),
-            Err(GatewayError::SignatureDoesNotMatch)
+            Err(AuthError::SignatureDoesNotMatch)
         );
         // Parameters that are not sub-resources are not signed.
         assert!(
             run("Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId&utm=1")
                 .is_ok()
         );
-        assert!(matches!(run("OSSAccessKeyId=ak&Signature=x"), Err(GatewayError::AccessDenied(_))));
+        assert!(matches!(run("OSSAccessKeyId=ak&Signature=x"), Err(AuthError::AccessDenied(_))));
         assert_eq!(
             run("Expires=1699807420&OSSAccessKeyId=ak&Signature=%%%"),
-            Err(GatewayError::SignatureDoesNotMatch)
+            Err(AuthError::SignatureDoesNotMatch)
         );
         let mut with_header = http::HeaderMap::new();
         with_header.insert("authorization", "OSS ak:abc".parse().unwrap());
         let r = req("GET", "bucket", "key", "Expires=1&OSSAccessKeyId=ak&Signature=x", &with_header);
-        assert!(matches!(authenticate(&r, &creds(), "", now), Err(GatewayError::InvalidArgument(_))));
+        assert!(matches!(authenticate(&r, &creds(), "", now), Err(AuthError::InvalidArgument(_))));
     }
 
     fn sign_v1(secret: &str, string_to_sign: &str) -> String {
@@ -792,10 +711,10 @@ mod tests {
         // 15 minutes of skew at most.
         assert_eq!(
             authenticate(&r, &creds(), "", now + Duration::from_secs(16 * 60)),
-            Err(GatewayError::RequestTimeTooSkewed)
+            Err(AuthError::RequestTimeTooSkewed)
         );
         let r = req("HEAD", "photos", "cat.jpg", q, &h);
-        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(AuthError::SignatureDoesNotMatch));
         // x-oss-date takes the Date line's place when present.
         let mut h2 = h.clone();
         h2.insert("x-oss-date", date.parse().unwrap());
@@ -833,7 +752,7 @@ mod tests {
             authenticate(&r, &creds(), "cn-hangzhou", now).unwrap(),
             Identity::Url { access_key_id: "ak".into() }
         );
-        assert!(matches!(authenticate(&r, &creds(), "cn-beijing", now), Err(GatewayError::AccessDenied(_))));
+        assert!(matches!(authenticate(&r, &creds(), "cn-beijing", now), Err(AuthError::AccessDenied(_))));
         assert_eq!(authenticate(&r, &creds(), "", at(1702781677 + 600)), Err(denied("Request has expired.")));
         // Vector 4: a process request.
         let h = http::HeaderMap::new();
@@ -845,7 +764,7 @@ mod tests {
         assert!(authenticate(&r, &creds(), "", now).is_ok());
         let tampered = q.replace("w_100", "w_101");
         let r = req("GET", "bucket", "example.jpg", &tampered, &h);
-        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(AuthError::SignatureDoesNotMatch));
         // Missing pieces.
         let r = req(
             "GET",
@@ -854,7 +773,7 @@ mod tests {
             "x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-signature=00",
             &h,
         );
-        assert!(matches!(authenticate(&r, &creds(), "", now), Err(GatewayError::AccessDenied(_))));
+        assert!(matches!(authenticate(&r, &creds(), "", now), Err(AuthError::AccessDenied(_))));
     }
 
     #[test]
@@ -899,10 +818,10 @@ mod tests {
         );
         assert_eq!(
             authenticate(&r, &creds(), "", at(1702781677 + 3600)),
-            Err(GatewayError::RequestTimeTooSkewed)
+            Err(AuthError::RequestTimeTooSkewed)
         );
         let r = req("GET", "bucket", "other.jpg", q, &h);
-        assert_eq!(authenticate(&r, &creds(), "", now), Err(GatewayError::SignatureDoesNotMatch));
+        assert_eq!(authenticate(&r, &creds(), "", now), Err(AuthError::SignatureDoesNotMatch));
     }
 
     #[test]
@@ -914,54 +833,5 @@ mod tests {
             assert_eq!(parse_iso_basic(bad), None, "{bad}");
         }
         assert_eq!(parse_any_date("Sun, 17 Dec 2023 02:54:37 GMT"), Some(1702781677));
-    }
-
-    #[test]
-    fn referer_patterns() {
-        let m = referer_matches;
-        assert!(m("*.example.com", "https://www.example.com/a/b.html"));
-        assert!(m("https://www.example.com", "https://www.example.com/page"));
-        assert!(m("http://www.example.com/*", "http://www.example.com/page"));
-        assert!(m("www.example.com", "https://www.example.com:8443/x"));
-        assert!(m("WWW.Example.com", "https://www.example.COM/x"));
-        assert!(m("www.?xample.com", "https://www.example.com/"));
-        assert!(!m("*.example.com", "https://example.org/www.example.com"));
-        assert!(!m("www.example.com", "https://www.example.com.evil.net/"));
-        assert!(!m("https://www.example.com", "http://www.example.com/"));
-        assert!(!m("https://www.example.com", "https://www.example.com.evil.net/"));
-        assert!(!m("*.example.com", "https://evil.net/?u=a.example.com"));
-        assert!(m("*.example.com:8080", "https://a.example.com:8080/"));
-        // Pathological patterns stay cheap.
-        assert!(!m("*a*a*a*a*a*a*a*a*b", &"a".repeat(5000)));
-    }
-
-    #[test]
-    fn bucket_rules_for_anonymous_requests() {
-        let mut b = BucketConfig::implicit("photos");
-        let anon = Identity::Anonymous;
-        let signed = Identity::Url { access_key_id: "ak".into() };
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_ok());
-        assert!(authorize(&b, &anon, Access::SaveAs, "a.jpg", None).is_err());
-        assert!(authorize(&b, &signed, Access::SaveAs, "a.jpg", None).is_ok());
-        b.acl = Acl::Private;
-        assert!(authorize(&b, &anon, Access::Style, "a.jpg", None).is_err());
-        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
-        b.acl = Acl::PublicRead;
-        b.referers = vec!["*.example.com".into()];
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("https://x.example.com/")).is_ok());
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("https://evil.net/")).is_err());
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_ok());
-        b.allow_empty_referer = false;
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_err());
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", Some("")).is_err());
-        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
-        b.referers.clear();
-        b.source_protection = true;
-        b.protected_suffixes = vec![".jpg".into()];
-        assert!(authorize(&b, &anon, Access::Original, "a.jpg", None).is_err());
-        assert!(authorize(&b, &anon, Access::Process, "a.jpg", None).is_err());
-        assert!(authorize(&b, &anon, Access::Style, "a.jpg", None).is_ok());
-        assert!(authorize(&b, &anon, Access::Original, "a.png", None).is_ok());
-        assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
     }
 }

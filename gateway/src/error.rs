@@ -9,6 +9,7 @@ use pixgate_ops::frame::OpError;
 use pixgate_ops::pipeline::PipelineError;
 use pixgate_ops::spec::SpecError;
 
+use crate::auth::AuthError;
 use crate::origin::OriginError;
 use crate::worker::{BudgetError, PoolError};
 
@@ -56,6 +57,10 @@ pub enum GatewayError {
     RequestTimeTooSkewed,
     /// A request body over its limit.
     EntityTooLarge,
+    /// A request target (path and query) over its limit.
+    UriTooLong,
+    /// Request headers over their limit.
+    HeadersTooLarge,
     NoSuchKey,
     NoSuchBucket,
     NoSuchStyle(String),
@@ -133,6 +138,20 @@ impl GatewayError {
                 "EntityTooLarge",
                 None,
                 "Your proposed upload exceeds the maximum allowed size.".into(),
+                Fault::Client,
+            ),
+            E::UriTooLong => (
+                414,
+                "RequestURITooLong",
+                None,
+                "The request URI is longer than this service accepts.".into(),
+                Fault::Client,
+            ),
+            E::HeadersTooLarge => (
+                431,
+                "RequestHeaderFieldsTooLarge",
+                None,
+                "The request headers are larger than this service accepts.".into(),
                 Fault::Client,
             ),
             E::NoSuchKey => (
@@ -260,6 +279,18 @@ impl From<BudgetError> for GatewayError {
                 ec: "0040-00000012",
             },
             BudgetError::Busy => GatewayError::SlowDown,
+        }
+    }
+}
+
+impl From<AuthError> for GatewayError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidArgument(m) => GatewayError::InvalidArgument(m),
+            AuthError::AccessDenied(m) => GatewayError::AccessDenied(m),
+            AuthError::InvalidAccessKeyId => GatewayError::InvalidAccessKeyId,
+            AuthError::SignatureDoesNotMatch => GatewayError::SignatureDoesNotMatch,
+            AuthError::RequestTimeTooSkewed => GatewayError::RequestTimeTooSkewed,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! existing object store. This crate is the gateway: the only one that knows HTTP, Pingora,
 //! S3, XML, signatures, Prometheus and configuration files. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod chain;

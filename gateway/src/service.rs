@@ -16,7 +16,8 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType};
 
-use crate::auth::{self, Access};
+use crate::access::{self, Access};
+use crate::auth;
 use crate::config::{BucketConfig, Config};
 use crate::error::{Fault, GatewayError, xml_body};
 use crate::metrics::Metrics;
@@ -98,6 +99,11 @@ fn request_id() -> String {
 fn header_str<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
     session.req_header().headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// The longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// The most header bytes (names, values, separators) a request may carry.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The largest `sys/saveas` request body accepted.
 pub const MAX_SAVEAS_BODY: usize = 16 * 1024;
@@ -196,7 +202,19 @@ impl Gateway {
         let uri = req.uri.clone();
         let host = header_str(session, "host").map(str::to_string).or_else(|| uri.host().map(str::to_string));
 
+        if uri.path_and_query().map_or(0, |p| p.as_str().len()) > MAX_URI_BYTES {
+            return Err(GatewayError::UriTooLong);
+        }
+        if req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>() > MAX_HEADER_BYTES {
+            return Err(GatewayError::HeadersTooLarge);
+        }
         let target = route::target(config, host.as_deref(), uri.path())?;
+        if target.key.len() > pixgate_ops::spec::MAX_KEY_BYTES {
+            return Err(GatewayError::InvalidObjectName(format!(
+                "The object name is longer than {} bytes.",
+                pixgate_ops::spec::MAX_KEY_BYTES
+            )));
+        }
         ctx.bucket.clone_from(&target.bucket);
         ctx.key.clone_from(&target.key);
         let query = Query::parse(uri.query());
@@ -239,14 +257,15 @@ impl Gateway {
             &config.credentials,
             &config.region,
             SystemTime::now(),
-        )?;
+        )
+        .map_err(GatewayError::from)?;
         let referer = header_str(session, "referer");
 
         if method == http::Method::POST {
             if !query.contains("x-oss-process") {
                 return Err(GatewayError::MethodNotAllowed);
             }
-            auth::authorize(bucket, &identity, Access::SaveAs, &target.key, referer)?;
+            access::authorize(bucket, &identity, Access::SaveAs, &target.key, referer)?;
             return self.saveas(session, ctx, bucket, &target.key).await;
         }
 
@@ -266,7 +285,7 @@ impl Gateway {
             Some(p) if p.starts_with("style/") && !p.contains('|') => Access::Style,
             Some(_) => Access::Process,
         };
-        auth::authorize(bucket, &identity, access, key, referer)?;
+        access::authorize(bucket, &identity, access, key, referer)?;
 
         match method {
             http::Method::GET | http::Method::HEAD => match process {

@@ -24,7 +24,7 @@ pub const TESTS: &[(&str, fn())] = &[
 ];
 
 /// A JPEG whose pixels form a gradient, `w` x `h`, at quality `q`.
-fn gradient_jpeg(w: u32, h: u32, q: u8) -> Vec<u8> {
+pub(crate) fn gradient_jpeg(w: u32, h: u32, q: u8) -> Vec<u8> {
     let mut data = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
         for x in 0..w {
@@ -47,7 +47,7 @@ fn png(w: u32, h: u32, px: [u8; 4]) -> Vec<u8> {
 
 /// An EXIF APP1 segment (little-endian TIFF) with Orientation, X/YResolution, ResolutionUnit
 /// and Software, inserted right after the SOI marker.
-fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     let software = b"pixgate-tests\0";
     let entries: u16 = 5;
     let ifd_start = 8u32;
@@ -107,7 +107,7 @@ fn fixture() -> tempfile::TempDir {
 }
 
 /// A PNG signature and IHDR claiming `w` x `h`, with a correct CRC, and no pixel data.
-fn png_header(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png_header(w: u32, h: u32) -> Vec<u8> {
     let mut ihdr = b"IHDR".to_vec();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
@@ -119,7 +119,7 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-fn crc32(data: &[u8]) -> u32 {
+pub(crate) fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= u32::from(b);

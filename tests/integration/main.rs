@@ -6,6 +6,7 @@ mod cache;
 mod deploy;
 mod engine;
 mod foundation;
+mod hostile;
 mod language;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ fn main() {
         .chain(cache::TESTS.iter())
         .chain(deploy::TESTS.iter())
         .chain(access::TESTS.iter())
+        .chain(hostile::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

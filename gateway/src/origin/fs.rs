@@ -79,7 +79,8 @@ impl FsOrigin {
         let canonical = match path.canonicalize() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OriginError::NotFound),
-            Err(e) if e.raw_os_error() == Some(20) => return Err(OriginError::NotFound), // ENOTDIR
+            // ENOTDIR, ENAMETOOLONG: no such object can exist.
+            Err(e) if matches!(e.raw_os_error(), Some(20 | 36)) => return Err(OriginError::NotFound),
             Err(e) => return Err(OriginError::Failed(format!("{}: {e}", path.display()))),
         };
         // A link out of the bucket is answered like a missing key: it reveals nothing.

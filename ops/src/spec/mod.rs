@@ -76,7 +76,7 @@ pub use self::quality::Quality;
 pub use self::resize::{Resize, ResizeMode};
 pub use self::rotate::Rotate;
 pub use self::rounded_corners::RoundedCorners;
-pub use self::saveas::SaveAs;
+pub use self::saveas::{MAX_KEY_BYTES, SaveAs};
 pub use self::sharpen::Sharpen;
 pub use self::style::{parse_style_content, validate_style_name};
 pub use self::watermark::{Watermark, WatermarkAlign, WatermarkImage, WatermarkOrder, WatermarkText};
