@@ -46,11 +46,12 @@ def wrk(url, duration):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--binary", default=PIXGATE, help="the Pixgate build to measure")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"{tool} not found: apt-get install wrk nginx-light")
-    if not os.path.exists(PIXGATE):
+    if not os.path.exists(args.binary):
         sys.exit("build first: cargo build --release -p pixgate")
 
     work = tempfile.mkdtemp(prefix="pixgate-hit-")
@@ -58,7 +59,7 @@ def main():
     os.makedirs(f"{work}/root/photos")
     shutil.copy(os.path.join(ROOT, "samples/photos/rocket.jpg"), f"{work}/root/photos/rocket.jpg")
     port, admin = free_port(), free_port()
-    px = subprocess.Popen([PIXGATE, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
+    px = subprocess.Popen([args.binary, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
                            "--admin-listen", f"127.0.0.1:{admin}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/photos/rocket.jpg?x-oss-process={CHAIN}"

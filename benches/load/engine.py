@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--grain", action="store_true", help="use the camera-like input with grain")
+    ap.add_argument("--binary", default=os.path.join(REL, "pixgate"), help="the Pixgate build to measure")
     args = ap.parse_args()
 
     gen = [os.path.join(REL, "bench_input"), "retina.jpg", "5120", "2880"] + (["grain"] if args.grain else [])
@@ -43,7 +44,7 @@ def main():
 
     port, admin = free_port(), free_port()
     proc = subprocess.Popen(
-        [os.path.join(REL, "pixgate"), "--root", root, "--listen", f"127.0.0.1:{port}",
+        [args.binary, "--root", root, "--listen", f"127.0.0.1:{port}",
          "--admin-listen", f"127.0.0.1:{admin}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
