@@ -50,6 +50,8 @@ pub struct Variant {
     pub content_type: &'static str,
     pub etag: Option<Arc<str>>,
     pub last_modified: Option<SystemTime>,
+    /// Fetched from the shared tier on the object store rather than rendered here.
+    pub from_shared: bool,
 }
 
 /// A source object's bytes and validators.
@@ -263,6 +265,11 @@ impl Caches {
         Ok(result)
     }
 
+    /// Remember a source's validator confirmed by the origin without its bytes (a HEAD).
+    pub async fn remember(&self, key: SourceKey, meta: SourceMeta) {
+        self.meta.insert(key, meta).await;
+    }
+
     /// The validator of a source the origin confirmed within `ttl`, even if its bytes are no
     /// longer cached.
     pub async fn fresh_meta(&self, key: &SourceKey) -> Option<SourceMeta> {
@@ -385,6 +392,7 @@ mod tests {
             content_type: "image/jpeg",
             etag: None,
             last_modified: None,
+            from_shared: false,
         }
     }
 

@@ -12,6 +12,7 @@ use pixgate_cache::{Caches, Purge};
 use crate::config::{BucketConfig, Config};
 use crate::metrics::Metrics;
 use crate::route::Query;
+use crate::shared::SharedTier;
 
 pub struct Admin {
     pub metrics: Metrics,
@@ -19,6 +20,8 @@ pub struct Admin {
     pub ready: Arc<AtomicBool>,
     pub caches: Caches,
     pub config: Arc<Config>,
+    /// The shared level, whose stored renders purge deletes too.
+    pub shared: Option<Arc<SharedTier>>,
 }
 
 impl Admin {
@@ -50,8 +53,16 @@ impl Admin {
             _ => return bad("give exactly one of key or prefix"),
         };
         let n = self.caches.purge(&purge).await;
-        tracing::info!(target: "pixgate::admin", bucket = bucket.as_str(), ?purge, purged = n, "purge");
-        reply(200, "application/json", format!("{{\"purged\": {n}}}\n").into_bytes())
+        // `purged` counts every entry dropped; `shared` says how many of them were stored renders.
+        let body = match &self.shared {
+            Some(s) => {
+                let shared = s.purge(&purge).await;
+                format!("{{\"purged\": {}, \"shared\": {shared}}}\n", n + shared)
+            }
+            None => format!("{{\"purged\": {n}}}\n"),
+        };
+        tracing::info!(target: "pixgate::admin", bucket = bucket.as_str(), ?purge, result = body.trim(), "purge");
+        reply(200, "application/json", body.into_bytes())
     }
 }
 

@@ -221,6 +221,10 @@ fn serve(config: Config) -> i32 {
         source_max_bytes: config.source_max_bytes,
         ttl: config.cache_ttl,
     });
+    let shared = config
+        .shared
+        .clone()
+        .map(|c| Arc::new(crate::shared::SharedTier::new(origin.clone(), c, metrics.clone())));
     let config = Arc::new(config);
     let state = Arc::new(State {
         config: config.clone(),
@@ -230,13 +234,14 @@ fn serve(config: Config) -> i32 {
         pool,
         budget: crate::worker::MemoryBudget::new(max_memory),
         caches: caches.clone(),
+        shared: shared.clone(),
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");
     proxy.add_tcp(&listen.to_string());
     let mut admin = pingora::services::listening::Service::new(
         "pixgate-admin".into(),
-        Admin { metrics, ready: ready.clone(), caches, config },
+        Admin { metrics, ready: ready.clone(), caches, config, shared },
     );
     admin.threads = Some(1);
     admin.add_tcp(&admin_listen.to_string());

@@ -231,6 +231,16 @@ pub enum OriginConfig {
     },
 }
 
+/// `[cache.shared]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedConfig {
+    /// The bucket at the origin (an s3 bucket or an fs sub-folder).
+    pub bucket: String,
+    pub prefix: String,
+    /// How long a shared render is used after it was written.
+    pub ttl: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryMode {
     /// Only the listed parameters form the key and reach processing.
@@ -310,6 +320,8 @@ pub struct Config {
     pub result_max_bytes: u64,
     pub source_max_bytes: u64,
     pub cache_ttl: Duration,
+    /// The second cache level on the object store, shared by every replica.
+    pub shared: Option<SharedConfig>,
     pub query: QueryMode,
     pub retain: Vec<String>,
     pub cache_control: String,
@@ -729,13 +741,23 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     if c.cache_control.contains(['\r', '\n']) {
         p.push("cache.cache_control: must be one line".into());
     }
-    if !c.shared.bucket.is_empty() {
-        p.push(
-            "cache.shared.bucket: the shared cache tier is not available in this build; leave it empty"
-                .into(),
-        );
-    }
-    let _ = dur("cache.shared.ttl", &c.shared.ttl, &mut p);
+    let shared_ttl = dur("cache.shared.ttl", &c.shared.ttl, &mut p);
+    let shared = if c.shared.bucket.is_empty() {
+        None
+    } else {
+        let b = &c.shared.bucket;
+        if b.contains(['/', '\\', '\0']) || b == ".." || b == "." {
+            p.push(format!("cache.shared.bucket: \"{b}\" is not a bucket name"));
+        }
+        let pre = &c.shared.prefix;
+        if pre.starts_with('/') || pre.split('/').any(|s| s == ".." || s == ".") || pre.contains('\0') {
+            p.push("cache.shared.prefix: must be relative and must not contain \".\" or \"..\"".into());
+        }
+        if shared_ttl.is_zero() {
+            p.push("cache.shared.ttl: must be greater than zero".into());
+        }
+        Some(SharedConfig { bucket: b.clone(), prefix: pre.clone(), ttl: shared_ttl })
+    };
 
     let l = &raw.limits;
     let side = |key: &str, v: u64, p: &mut Vec<String>| -> u32 {
@@ -868,6 +890,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         result_max_bytes,
         source_max_bytes,
         cache_ttl,
+        shared,
         query,
         retain: c.retain.clone(),
         cache_control: c.cache_control.clone(),

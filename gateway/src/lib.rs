@@ -14,6 +14,7 @@ pub mod mime;
 pub mod origin;
 pub mod route;
 pub mod service;
+pub mod shared;
 mod shutdown;
 pub mod worker;
 

@@ -26,6 +26,7 @@ pub struct Metrics {
     pub rejected_total: IntCounterVec,
     pub cache_requests_total: IntCounterVec,
     pub cache_bytes: IntGaugeVec,
+    pub shared_writes_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,6 +90,14 @@ impl Metrics {
             &["cache"],
         )
         .expect("valid metric");
+        let shared_writes_total = IntCounterVec::new(
+            Opts::new(
+                "pixgate_shared_writes_total",
+                "Renders written to the shared cache level, by outcome.",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(requests_total.clone()),
             Box::new(request_duration.clone()),
@@ -100,6 +109,7 @@ impl Metrics {
             Box::new(rejected_total.clone()),
             Box::new(cache_requests_total.clone()),
             Box::new(cache_bytes.clone()),
+            Box::new(shared_writes_total.clone()),
         ];
         #[cfg(target_os = "linux")]
         collectors.push(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
@@ -120,6 +130,7 @@ impl Metrics {
             rejected_total,
             cache_requests_total,
             cache_bytes,
+            shared_writes_total,
         }
     }
 

@@ -23,9 +23,10 @@ use crate::error::{Fault, GatewayError, xml_body};
 use crate::metrics::Metrics;
 use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError, RangeSpec};
 use crate::route::{self, Query};
+use crate::shared::SharedTier;
 use crate::worker::{MemoryBudget, Pool, panic_text};
 use crate::{chain, mime};
-use pixgate_cache::{Caches, Outcome, Purge, Source, SourceKey, Variant, VariantKey};
+use pixgate_cache::{Caches, Outcome, Purge, Source, SourceKey, SourceMeta, Variant, VariantKey};
 use pixgate_ops::codec;
 use pixgate_ops::pipeline;
 use pixgate_ops::spec::Action;
@@ -43,6 +44,8 @@ pub struct State {
     pub budget: MemoryBudget,
     /// The result and source caches.
     pub caches: Caches,
+    /// The shared level on the object store, when `[cache.shared]` names a bucket.
+    pub shared: Option<Arc<SharedTier>>,
 }
 
 pub struct Gateway {
@@ -433,7 +436,8 @@ impl Gateway {
             header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
         // A variant still cached for a source confirmed within ttl is served without the
         // source's bytes (which may have been evicted).
-        if let Some(meta) = state.caches.fresh_meta(&skey).await {
+        let fresh = state.caches.fresh_meta(&skey).await;
+        if let Some(meta) = &fresh {
             let etag = variant_etag(&meta.validator, &canonical);
             let validators =
                 ObjectMeta { etag: Some(etag), last_modified: meta.last_modified, ..ObjectMeta::default() };
@@ -449,6 +453,20 @@ impl Gateway {
             };
             if let Some(variant) = state.caches.cached_variant(&vkey).await {
                 return self.answer_variant(session, ctx, &validators, variant, Outcome::Hit, head).await;
+            }
+        }
+        if let Some(shared) = &state.shared {
+            // The validator from the meta cache or a HEAD, so that a render another replica
+            // stored can be found without fetching the source.
+            let meta = match fresh {
+                Some(m) => Some(m),
+                None => self.head_meta(&skey).await?,
+            };
+            if let Some(meta) = meta {
+                let conditional = (if_none_match.as_deref(), if_modified_since);
+                return self
+                    .process_shared(session, ctx, shared, chain, skey, meta, canonical, conditional, head)
+                    .await;
             }
         }
         let (source, source_outcome) = self.load_source(&skey, deadline).await?;
@@ -474,6 +492,67 @@ impl Gateway {
         self.answer_variant(session, ctx, &validators, variant, outcome, head).await
     }
 
+    /// A source's validator from a HEAD (remembered for `cache.ttl`); `None` when the origin
+    /// gives no ETag (the validator is then a hash of the bytes, which needs a GET).
+    async fn head_meta(&self, skey: &SourceKey) -> Result<Option<SourceMeta>, GatewayError> {
+        let at = Location { bucket: &skey.bucket, key: &skey.key };
+        let m = self.state.origin.head(at).await?;
+        let Some(etag) = m.etag else { return Ok(None) };
+        let meta =
+            SourceMeta { validator: etag.into(), last_modified: m.last_modified, checked_at: Instant::now() };
+        self.state.caches.remember(skey.clone(), meta.clone()).await;
+        Ok(Some(meta))
+    }
+
+    /// A processed request with the shared level on: the result cache, else a render stored
+    /// by any replica, else render here (once for concurrent misses) and store it afterwards.
+    #[allow(clippy::too_many_arguments)]
+    async fn process_shared(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        shared: &Arc<SharedTier>,
+        chain: pixgate_ops::spec::Chain,
+        skey: SourceKey,
+        meta: SourceMeta,
+        canonical: Arc<str>,
+        (if_none_match, if_modified_since): (Option<&str>, Option<SystemTime>),
+        head: bool,
+    ) -> Result<Reply, GatewayError> {
+        let state = &self.state;
+        let deadline = ctx.start + state.config.request_timeout;
+        let etag: Arc<str> = variant_etag(&meta.validator, &canonical).into();
+        let validators = ObjectMeta {
+            etag: Some(etag.to_string()),
+            last_modified: meta.last_modified,
+            ..ObjectMeta::default()
+        };
+        if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
+            ctx.cache = "miss";
+            let h = self.variant_header(304, ctx, &validators, None, 0, "miss")?;
+            return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+        }
+        let vkey = VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical };
+        let render = async {
+            if let Some(v) = shared.get(&vkey, etag.clone(), meta.last_modified).await {
+                return Ok(v);
+            }
+            let (source, source_outcome) = self.load_source(&skey, deadline).await?;
+            state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
+            // The object may have changed since the HEAD: such a render is not stored under
+            // the old validator's name.
+            let same = *source.validator() == *vkey.validator;
+            let variant = self.render(chain, source, etag.clone(), deadline).await?;
+            if same {
+                shared.put_later(&vkey, &variant);
+            }
+            Ok::<Variant, GatewayError>(variant)
+        };
+        let (variant, outcome) =
+            state.caches.variant(vkey.clone(), render).await.map_err(|e| (*e).clone())?;
+        self.answer_variant(session, ctx, &validators, variant, outcome, head).await
+    }
+
     /// Send a variant (or only its headers, for HEAD). The cached bytes are shared, not copied.
     async fn answer_variant(
         &self,
@@ -485,7 +564,8 @@ impl Gateway {
         head: bool,
     ) -> Result<Reply, GatewayError> {
         self.state.metrics.cache_requests_total.with_label_values(&["result", outcome.as_str()]).inc();
-        ctx.cache = outcome.as_str();
+        // A miss answered by another replica's render says so.
+        ctx.cache = if outcome == Outcome::Miss && variant.from_shared { "shared" } else { outcome.as_str() };
         let length = variant.body.len() as u64;
         let h = self.variant_header(200, ctx, validators, Some(variant.content_type), length, ctx.cache)?;
         self.write_header(session, ctx, h, head).await?;
@@ -609,7 +689,13 @@ impl Gateway {
         // Cached bytes are weighed by their length: give back the encoder's spare capacity.
         let mut body = rendered.bytes;
         body.shrink_to_fit();
-        Ok(Variant { body: Bytes::from(body), content_type: rendered.mime, etag: Some(etag), last_modified })
+        Ok(Variant {
+            body: Bytes::from(body),
+            content_type: rendered.mime,
+            etag: Some(etag),
+            last_modified,
+            from_shared: false,
+        })
     }
 
     /// Headers of a processed response.

@@ -8,6 +8,7 @@ mod engine;
 mod foundation;
 mod hostile;
 mod language;
+mod shared;
 
 use std::future::Future;
 
@@ -34,6 +35,7 @@ fn main() {
         .chain(deploy::TESTS.iter())
         .chain(access::TESTS.iter())
         .chain(hostile::TESTS.iter())
+        .chain(shared::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

@@ -263,6 +263,40 @@ impl Origin for FsOrigin {
         })
         .await
     }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+        let this = self.clone();
+        let (bucket, prefix) = (bucket.to_string(), prefix.to_string());
+        blocking(move || {
+            let dir = this.bucket_dir(&bucket)?;
+            // Walk only below the prefix's folder; its components obey the key rules.
+            let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+            let start = if folder.is_empty() { dir.clone() } else { dir.join(Self::relative(folder)?) };
+            let mut deleted = 0;
+            let mut stack = vec![start];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else { continue };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
+                    let Some(rel) = path.strip_prefix(&dir).ok().and_then(|r| r.to_str()) else { continue };
+                    if md.is_dir() {
+                        // A folder can hold matching keys if it is on the prefix's path or below it.
+                        let as_prefix = format!("{rel}/");
+                        if as_prefix.starts_with(&prefix) || prefix.starts_with(&as_prefix) {
+                            stack.push(path);
+                        }
+                    } else if md.is_file() && rel.starts_with(&prefix) && deleted < max {
+                        std::fs::remove_file(&path)
+                            .map_err(|e| OriginError::Failed(format!("{rel}: {e}")))?;
+                        deleted += 1;
+                    }
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -51,4 +51,11 @@ impl Origin for Metered {
         self.record(start, &r);
         r
     }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+        let start = Instant::now();
+        let r = self.inner.delete_prefix(bucket, prefix, max).await;
+        self.record(start, &r);
+        r
+    }
 }

@@ -270,6 +270,32 @@ impl Origin for S3Origin {
         })
         .await
     }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+        let mut deleted = 0;
+        let mut token: Option<String> = None;
+        loop {
+            let list = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take());
+            let out = self.timed(async move { list.send().await.map_err(|e| classify(e).1) }).await?;
+            for key in out.contents().iter().filter_map(|o| o.key()) {
+                if deleted >= max {
+                    return Ok(deleted);
+                }
+                let del = self.client.delete_object().bucket(bucket).key(key);
+                self.timed(async move { del.send().await.map_err(|e| classify(e).1) }).await?;
+                deleted += 1;
+            }
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(deleted),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
