@@ -42,6 +42,10 @@ struct Cli {
     /// Serve this folder: origin.kind = "fs", origin.root = DIR.
     #[arg(long, value_name = "DIR")]
     root: Option<String>,
+    /// Take the listening sockets over from a running Pixgate (graceful upgrade): start this,
+    /// then send SIGQUIT to the old process (README "Zero-downtime restart").
+    #[arg(long)]
+    upgrade: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -100,7 +104,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             }
         },
         None => match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
-            Ok(c) => serve(c),
+            Ok(c) => serve(c, cli.upgrade),
             Err(e) => {
                 eprintln!("{e}");
                 EXIT_CONFIG
@@ -171,10 +175,11 @@ fn build_origin(config: &Config) -> Result<Arc<dyn Origin>, String> {
 }
 
 /// Start the server; returns the exit code once it stops.
-fn serve(config: Config) -> i32 {
+fn serve(config: Config, upgrade: bool) -> i32 {
     init_logging(config.log_format);
-    // Fail early and clearly when an address is taken.
-    for addr in [config.listen, config.admin_listen] {
+    // Fail early and clearly when an address is taken (on upgrade, the old process holds them).
+    let check = if upgrade { vec![] } else { vec![config.listen, config.admin_listen] };
+    for addr in check {
         if let Err(e) = std::net::TcpListener::bind(addr) {
             eprintln!("pixgate: cannot listen on {addr}: {e}");
             return 1;
@@ -198,7 +203,9 @@ fn serve(config: Config) -> i32 {
     // in-flight requests are done, so this is only the upper bound.
     conf.grace_period_seconds = Some(config.shutdown_timeout.as_secs().max(1));
     conf.graceful_shutdown_timeout_seconds = Some(1);
-    let mut server = Server::new_with_opt_and_conf(None::<Opt>, conf);
+    conf.upgrade_sock = config.upgrade_sock.to_string_lossy().into_owned();
+    let opt = Opt { upgrade, ..Opt::default() };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
     let listen = config.listen;

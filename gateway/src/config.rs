@@ -45,6 +45,7 @@ pub struct RawServer {
     pub shutdown_timeout: String,
     pub log_format: String,
     pub max_memory: SizeSpec,
+    pub upgrade_sock: String,
 }
 
 impl Default for RawServer {
@@ -61,6 +62,7 @@ impl Default for RawServer {
             shutdown_timeout: "30s".into(),
             log_format: "text".into(),
             max_memory: SizeSpec::Text("1GiB".into()),
+            upgrade_sock: "/tmp/pixgate-upgrade.sock".into(),
         }
     }
 }
@@ -316,6 +318,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Memory for sources and pixels of requests in flight.
     pub max_memory: u64,
+    /// The Unix socket over which a graceful upgrade hands the listeners to the new process.
+    pub upgrade_sock: PathBuf,
     pub origin: OriginConfig,
     pub result_max_bytes: u64,
     pub source_max_bytes: u64,
@@ -664,6 +668,9 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         n => n as usize,
     };
     let max_memory = size("server.max_memory", &s.max_memory, &mut p);
+    if s.upgrade_sock.is_empty() || !s.upgrade_sock.starts_with('/') {
+        p.push("server.upgrade_sock: must be an absolute path".into());
+    }
     if max_memory < 16 << 20 {
         p.push("server.max_memory: at least 16MiB".into());
     }
@@ -886,6 +893,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         shutdown_timeout,
         log_format,
         max_memory,
+        upgrade_sock: PathBuf::from(&s.upgrade_sock),
         origin,
         result_max_bytes,
         source_max_bytes,
