@@ -362,7 +362,28 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Environment variables that are not configuration keys.
-const ENV_NOT_KEYS: &[&str] = &["PIXGATE_CONFIG", "PIXGATE_LOG"];
+const ENV_NOT_KEYS: &[&str] = &["PIXGATE_CONFIG", "PIXGATE_LOG", "PIXGATE_CREDENTIALS"];
+
+/// `PIXGATE_CREDENTIALS="AK1:secret1,AK2:secret2"`: signing keys from the environment (a
+/// Kubernetes Secret, a systemd EnvironmentFile), added to the file's `[[credentials]]`.
+fn apply_env_credentials(table: &mut toml::Table, env: &[(String, String)], problems: &mut Vec<String>) {
+    let Some((_, list)) = env.iter().find(|(k, _)| k == "PIXGATE_CREDENTIALS") else { return };
+    let entry = table.entry("credentials".to_string()).or_insert_with(|| toml::Value::Array(Vec::new()));
+    let toml::Value::Array(creds) = entry else {
+        problems.push("PIXGATE_CREDENTIALS: credentials in the file is not an array of tables".into());
+        return;
+    };
+    for (i, pair) in list.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        let Some((ak, secret)) = pair.split_once(':') else {
+            problems.push(format!("PIXGATE_CREDENTIALS: entry {i} is not <access_key_id>:<secret>"));
+            continue;
+        };
+        let mut t = toml::Table::new();
+        t.insert("access_key_id".into(), toml::Value::String(ak.trim().into()));
+        t.insert("access_key_secret".into(), toml::Value::String(secret.trim().into()));
+        creds.push(toml::Value::Table(t));
+    }
+}
 
 /// Load the configuration: the file (if any), then `PIXGATE_*` overrides from `env`, then the
 /// command-line overrides; then validate everything.
@@ -395,6 +416,7 @@ pub fn load(
 
     let defaults = toml::Table::try_from(RawConfig::default()).unwrap_or_default();
     apply_env(&mut table, &defaults, env, &mut problems);
+    apply_env_credentials(&mut table, env, &mut problems);
     if let Some(l) = &cli.listen {
         set_key(&mut table, "server", "listen", toml::Value::String(l.clone()));
     }
@@ -1056,6 +1078,19 @@ mod tests {
         assert_eq!(c.domains, vec!["img.example.com".to_string()]);
         let err = load_str("", &[("PIXGATE_SERVER_NOPE", "1")]).unwrap_err();
         assert_eq!(err.0, vec!["PIXGATE_SERVER_NOPE: not a configuration key".to_string()]);
+    }
+
+    #[test]
+    fn credentials_from_the_environment_join_the_file() {
+        let file = "[[credentials]]\naccess_key_id = \"A\"\naccess_key_secret = \"a\"\n";
+        let c = load_str(file, &[("PIXGATE_CREDENTIALS", "B:b, C:c:with-colon")]).unwrap();
+        assert_eq!(c.credentials.get("A").map(String::as_str), Some("a"));
+        assert_eq!(c.credentials.get("B").map(String::as_str), Some("b"));
+        assert_eq!(c.credentials.get("C").map(String::as_str), Some("c:with-colon"));
+        let err = load_str("", &[("PIXGATE_CREDENTIALS", "nocolon")]).unwrap_err();
+        assert!(err.0[0].contains("PIXGATE_CREDENTIALS"), "{err:?}");
+        let err = load_str(file, &[("PIXGATE_CREDENTIALS", "A:again")]).unwrap_err();
+        assert!(err.0[0].contains("listed twice"), "{err:?}");
     }
 
     #[test]
