@@ -174,6 +174,26 @@ fn build_origin(config: &Config) -> Result<Arc<dyn Origin>, String> {
     }
 }
 
+/// Does a TCP connection to `addr` (the loopback address for an unspecified one) succeed
+/// within about a second?
+fn accepts(addr: std::net::SocketAddr) -> bool {
+    let mut target = addr;
+    if target.ip().is_unspecified() {
+        target.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    (0..50).any(|_| {
+        let ok = std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_millis(100)).is_ok();
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ok
+    })
+}
+
 /// Start the server; returns the exit code once it stops.
 fn serve(config: Config, upgrade: bool) -> i32 {
     init_logging(config.log_format);
@@ -193,7 +213,8 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         }
     };
     let metrics = Metrics::new();
-    let origin: Arc<dyn Origin> = Arc::new(Metered::new(origin, metrics.clone()));
+    let origin: Arc<dyn Origin> =
+        Arc::new(Metered::new(origin, metrics.clone(), config.origin_max_requests, config.origin_timeout));
     let inflight = Arc::new(AtomicUsize::new(0));
     let ready = Arc::new(AtomicBool::new(false));
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -261,6 +282,15 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         while let Ok(phase) = phases.blocking_recv() {
             match phase {
                 ExecutionPhase::Running => {
+                    // Ready only once the main listener accepts: a listener that could not be
+                    // bound (another process took the port meanwhile) must not look healthy.
+                    if !accepts(listen) {
+                        eprintln!(
+                            "pixgate: cannot listen on {listen}: the listener does not accept connections"
+                        );
+                        flush_logs();
+                        std::process::exit(1);
+                    }
                     ready_flag.store(true, Ordering::Release);
                     tracing::info!(%listen, admin = %admin_listen, origin = origin_desc.as_str(), "pixgate is listening");
                 }

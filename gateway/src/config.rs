@@ -321,6 +321,8 @@ pub struct Config {
     /// The Unix socket over which a graceful upgrade hands the listeners to the new process.
     pub upgrade_sock: PathBuf,
     pub origin: OriginConfig,
+    /// Most origin requests at once (`origin.max_connections`).
+    pub origin_max_requests: usize,
     pub result_max_bytes: u64,
     pub source_max_bytes: u64,
     pub cache_ttl: Duration,
@@ -917,6 +919,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         max_memory,
         upgrade_sock: PathBuf::from(&s.upgrade_sock),
         origin,
+        origin_max_requests: raw.origin.max_connections.max(1) as usize,
         result_max_bytes,
         source_max_bytes,
         cache_ttl,

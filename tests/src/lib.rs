@@ -24,12 +24,25 @@ pub fn free_port() -> u16 {
     free_ports::<1>()[0]
 }
 
-/// `N` distinct free ports: all are held at once before any is released, so two calls cannot
-/// hand out the same port.
+/// `N` distinct free ports, never handed out twice in this process. They come from a counter
+/// below the kernel's ephemeral range (so no client socket takes one meanwhile), starting at an
+/// offset of the process id, and each is checked to be bindable. Ports chosen by the kernel
+/// (`bind(0)`) can be handed out again to a concurrent test as soon as they are released, so
+/// two Pixgates started at once could race for one port.
 pub fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> =
-        (0..N).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
-    std::array::from_fn(|i| listeners[i].local_addr().expect("addr").port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.compare_exchange(0, std::process::id() % SPAN + 1, Ordering::SeqCst, Ordering::SeqCst);
+    std::array::from_fn(|_| {
+        loop {
+            let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                break port;
+            }
+        }
+    })
 }
 
 /// An S3 server over a folder: every sub-folder is a bucket.
