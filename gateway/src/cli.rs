@@ -138,8 +138,11 @@ fn init_logging(format: LogFormat) {
     };
     let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        // The writer thread drains every queued line, then flushes: under load, many lines
+        // leave in one write.
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     if let Ok(mut g) = LOG_GUARD.lock() {
         *g = Some(guard);
     }
@@ -266,7 +269,13 @@ fn serve(config: Config, upgrade: bool) -> i32 {
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");
-    proxy.add_tcp(&listen.to_string());
+    // A response whose header and body fit in the write buffer leaves in one write (Pingora's
+    // default buffer, 1460 bytes, sends the header and the body separately).
+    let write_buffer = config.write_buffer;
+    proxy.add_listener(
+        pingora::listeners::ListenerConfig::tcp(listen.to_string())
+            .l4_buffer(pingora::protocols::l4::stream::L4BufferSettings::default().write(write_buffer)),
+    );
     let mut admin = pingora::services::listening::Service::new(
         "pixgate-admin".into(),
         Admin { metrics, ready: ready.clone(), caches, config, shared },

@@ -46,6 +46,7 @@ pub struct RawServer {
     pub log_format: String,
     pub max_memory: SizeSpec,
     pub upgrade_sock: String,
+    pub write_buffer: SizeSpec,
 }
 
 impl Default for RawServer {
@@ -63,6 +64,7 @@ impl Default for RawServer {
             log_format: "text".into(),
             max_memory: SizeSpec::Text("1GiB".into()),
             upgrade_sock: "/tmp/pixgate-upgrade.sock".into(),
+            write_buffer: SizeSpec::Text("64KiB".into()),
         }
     }
 }
@@ -320,6 +322,8 @@ pub struct Config {
     pub max_memory: u64,
     /// The Unix socket over which a graceful upgrade hands the listeners to the new process.
     pub upgrade_sock: PathBuf,
+    /// Per-connection write buffer of the main listener.
+    pub write_buffer: usize,
     pub origin: OriginConfig,
     /// Most origin requests at once (`origin.max_connections`).
     pub origin_max_requests: usize,
@@ -580,7 +584,11 @@ fn check_shape(value: &toml::Value, default: &toml::Value, path: &str, problems:
 fn is_size_key(path: &str) -> bool {
     matches!(
         path,
-        "cache.result_max_bytes" | "cache.source_max_bytes" | "limits.max_source_bytes" | "server.max_memory"
+        "cache.result_max_bytes"
+            | "cache.source_max_bytes"
+            | "limits.max_source_bytes"
+            | "server.max_memory"
+            | "server.write_buffer"
     )
 }
 
@@ -692,6 +700,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         n => n as usize,
     };
     let max_memory = size("server.max_memory", &s.max_memory, &mut p);
+    let write_buffer = size("server.write_buffer", &s.write_buffer, &mut p);
+    if write_buffer > 16 << 20 {
+        p.push("server.write_buffer: at most 16MiB".into());
+    }
     if s.upgrade_sock.is_empty() || !s.upgrade_sock.starts_with('/') {
         p.push("server.upgrade_sock: must be an absolute path".into());
     }
@@ -918,6 +930,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         log_format,
         max_memory,
         upgrade_sock: PathBuf::from(&s.upgrade_sock),
+        write_buffer: write_buffer as usize,
         origin,
         origin_max_requests: raw.origin.max_connections.max(1) as usize,
         result_max_bytes,
