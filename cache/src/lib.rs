@@ -265,6 +265,19 @@ impl Caches {
         Ok(result)
     }
 
+    /// Bumped by every purge: work started before a purge can tell that it ran.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Drop the cached bytes of a source unless they have this validator (the origin just said
+    /// the object is now another version).
+    pub async fn drop_source_unless(&self, key: &SourceKey, validator: &str) {
+        if self.sources.get(key).await.is_some_and(|s| s.validator() != validator) {
+            self.sources.invalidate(key).await;
+        }
+    }
+
     /// Remember a source's validator confirmed by the origin without its bytes (a HEAD).
     pub async fn remember(&self, key: SourceKey, meta: SourceMeta) {
         self.meta.insert(key, meta).await;

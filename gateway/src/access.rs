@@ -44,10 +44,7 @@ pub fn authorize(
             return Err(GatewayError::AccessDenied("You are denied by bucket referer policy.".into()));
         }
     }
-    if bucket.source_protection
-        && access != Access::Style
-        && bucket.protected_suffixes.iter().any(|s| key.ends_with(s.as_str()))
-    {
+    if bucket.source_protection && access != Access::Style && is_protected(&bucket.protected_suffixes, key) {
         return Err(GatewayError::AccessDenied(
             "This object is protected: anonymous requests may only ask for a style of it.".into(),
         ));
@@ -55,22 +52,34 @@ pub fn authorize(
     Ok(())
 }
 
+/// Does source protection cover `key`? `*` covers every key; suffixes compare
+/// case-insensitively (`.jpg` protects `photo.JPG`).
+fn is_protected(suffixes: &[String], key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    suffixes.iter().any(|s| s == "*" || key.ends_with(&s.to_ascii_lowercase()))
+}
+
 /// A referer pattern (`*` any run, `?` one character, case-insensitive). A pattern with a
-/// scheme matches the whole Referer or its `scheme://host[:port]`; one without matches the
-/// Referer's host. So `*.example.com`, `https://www.example.com` and
-/// `https://www.example.com/*` all admit `https://www.example.com/page.html`, and a host
-/// pattern cannot be satisfied by text in the Referer's path.
+/// scheme is `<scheme>://<authority>[<path>]`: its authority part matches the Referer's
+/// `scheme://host[:port]` only, and its path part (if any) the Referer's path; one without a
+/// scheme matches the Referer's host. So `*.example.com`, `https://www.example.com` and
+/// `https://www.example.com/*` all admit `https://www.example.com/page.html`, and text in a
+/// Referer's path or query never satisfies a host.
 pub fn referer_matches(pattern: &str, referer: &str) -> bool {
     let pattern = pattern.to_ascii_lowercase();
     let referer = referer.to_ascii_lowercase();
     let Some((scheme, rest)) = referer.split_once("://") else {
         return glob(pattern.as_bytes(), referer.as_bytes());
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if pattern.contains("://") {
-        let origin = format!("{scheme}://{authority}");
-        return glob(pattern.as_bytes(), referer.as_bytes()) || glob(pattern.as_bytes(), origin.as_bytes());
+    if let Some((p_scheme, p_rest)) = pattern.split_once("://") {
+        let p_split = p_rest.find('/').unwrap_or(p_rest.len());
+        let (p_authority, p_path) = p_rest.split_at(p_split);
+        let origin_ok = glob(p_scheme.as_bytes(), scheme.as_bytes())
+            && glob(p_authority.as_bytes(), authority.as_bytes());
+        return origin_ok && (p_path.is_empty() || glob(p_path.as_bytes(), path.as_bytes()));
     }
     let host = authority.split(':').next().unwrap_or(authority);
     glob(pattern.as_bytes(), host.as_bytes()) || glob(pattern.as_bytes(), authority.as_bytes())
@@ -117,6 +126,12 @@ mod tests {
         assert!(!m("https://www.example.com", "https://www.example.com.evil.net/"));
         assert!(!m("*.example.com", "https://evil.net/?u=a.example.com"));
         assert!(m("*.example.com:8080", "https://a.example.com:8080/"));
+        // A scheme pattern's wildcard stays in the authority.
+        assert!(!m("https://*.example.com", "https://evil.net/x.example.com"));
+        assert!(m("https://*.example.com", "https://a.example.com/x"));
+        assert!(m("https://a.example.com/img/*", "https://a.example.com/img/1.png"));
+        assert!(!m("https://a.example.com/img/*", "https://a.example.com/other/1.png"));
+        assert!(m("*://a.example.com", "http://a.example.com/"));
         // Pathological patterns stay cheap.
         assert!(!m("*a*a*a*a*a*a*a*a*b", &"a".repeat(5000)));
     }
@@ -148,6 +163,10 @@ mod tests {
         assert!(authorize(&b, &anon, Access::Process, "a.jpg", None).is_err());
         assert!(authorize(&b, &anon, Access::Style, "a.jpg", None).is_ok());
         assert!(authorize(&b, &anon, Access::Original, "a.png", None).is_ok());
+        assert!(authorize(&b, &anon, Access::Original, "A.JPG", None).is_err());
+        b.protected_suffixes = vec!["*".into()];
+        assert!(authorize(&b, &anon, Access::Original, "readme.txt", None).is_err());
+        assert!(authorize(&b, &anon, Access::Style, "readme.txt", None).is_ok());
         assert!(authorize(&b, &signed, Access::Original, "a.jpg", None).is_ok());
     }
 }

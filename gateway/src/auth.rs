@@ -19,11 +19,15 @@ pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// The longest lifetime of a V4 presigned URL (OSS: 7 days).
 pub const MAX_V4_EXPIRES: u64 = 604_800;
 
-/// The query parameters V1 signs (OSS's sub-resources), as the official SDKs list them.
+/// The query parameters V1 signs (OSS's sub-resources): exactly the official Python SDK's
+/// list (oss2 2.19.1 `_subresource_key_set`).
 const SUBRESOURCES: &[&str] = &[
+    "accessPoint",
+    "accessPointPolicy",
     "acl",
     "append",
     "asyncFetch",
+    "bucketArchiveDirectRead",
     "bucketInfo",
     "callback",
     "callback-var",
@@ -35,7 +39,7 @@ const SUBRESOURCES: &[&str] = &[
     "encryption",
     "endTime",
     "group",
-    "img",
+    "httpsConfig",
     "inventory",
     "inventoryId",
     "lifecycle",
@@ -49,14 +53,22 @@ const SUBRESOURCES: &[&str] = &[
     "partNumber",
     "policy",
     "position",
+    "publicAccessBlock",
     "qos",
     "qosInfo",
+    "qosRequester",
+    "redundancyTransition",
     "referer",
+    "regionList",
     "replication",
     "replicationLocation",
     "replicationProgress",
     "requestPayment",
+    "requesterQosInfo",
     "resourceGroup",
+    "resourcePool",
+    "resourcePoolBuckets",
+    "resourcePoolInfo",
     "response-cache-control",
     "response-content-disposition",
     "response-content-encoding",
@@ -74,7 +86,6 @@ const SUBRESOURCES: &[&str] = &[
     "symlink",
     "tagging",
     "transferAcceleration",
-    "udf",
     "uploadId",
     "uploads",
     "versionId",
@@ -89,10 +100,14 @@ const SUBRESOURCES: &[&str] = &[
     "x-oss-ac-source-ip",
     "x-oss-ac-subnet-mask",
     "x-oss-ac-vpc-id",
+    "x-oss-access-point-name",
     "x-oss-async-process",
     "x-oss-process",
+    "x-oss-redundancy-transition-taskid",
     "x-oss-request-payer",
+    "x-oss-target-redundancy-type",
     "x-oss-traffic-limit",
+    "x-oss-write-get-object-response",
 ];
 
 /// Why a signature was refused; the gateway maps each to OSS's Code.
@@ -158,6 +173,13 @@ pub fn authenticate(
         return Ok(Identity::Anonymous);
     }
     let params = parse_query(req.query);
+    // A signed request names each parameter once: with repeats, what the signature covers and
+    // what is acted on (the first value) could differ.
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(AuthError::InvalidArgument("A signed request must not repeat a query parameter.".into()));
+    }
     let v1_url = has(&params, "Signature") || has(&params, "OSSAccessKeyId");
     let v4_url = has(&params, "x-oss-signature-version") || has(&params, "x-oss-signature");
     if authorization.is_some() && (v1_url || v4_url) {
@@ -257,7 +279,6 @@ fn v1_resource(req: &Request<'_>, params: &Params) -> String {
     let mut subs: Vec<&(String, String)> =
         params.iter().filter(|(k, _)| SUBRESOURCES.contains(&k.as_str())).collect();
     subs.sort_by(|a, b| a.0.cmp(&b.0));
-    subs.dedup_by(|a, b| a.0 == b.0);
     for (i, (k, v)) in subs.iter().enumerate() {
         out.push(if i == 0 { '?' } else { '&' });
         out.push_str(k);
@@ -434,7 +455,6 @@ fn v4_canonical_request(req: &Request<'_>, params: &Params, additional: &[String
         .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
         .collect();
     query.sort();
-    query.dedup_by(|a, b| a.0 == b.0);
     let query: Vec<String> =
         query.into_iter().map(|(k, v)| if v.is_empty() { k } else { format!("{k}={v}") }).collect();
     let mut headers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -683,6 +703,13 @@ mod tests {
             run("Expires=1699807420&OSSAccessKeyId=ak&Signature=%%%"),
             Err(AuthError::SignatureDoesNotMatch)
         );
+        // A repeated parameter in a signed request (the first value would be acted on).
+        assert!(matches!(
+            run(
+                "versionId=evil&Expires=1699807420&OSSAccessKeyId=ak&Signature=dcLTea%2BYh9ApirQ8o8dOPqtvJXQ%3D&versionId=versionId"
+            ),
+            Err(AuthError::InvalidArgument(_))
+        ));
         let mut with_header = http::HeaderMap::new();
         with_header.insert("authorization", "OSS ak:abc".parse().unwrap());
         let r = req("GET", "bucket", "key", "Expires=1&OSSAccessKeyId=ak&Signature=x", &with_header);
@@ -771,6 +798,10 @@ mod tests {
         let tampered = q.replace("w_100", "w_101");
         let r = req("GET", "bucket", "example.jpg", &tampered, &h);
         assert_eq!(authenticate(&r, &creds(), "", now), Err(AuthError::SignatureDoesNotMatch));
+        // A second x-oss-process in front of the signed one.
+        let doubled = format!("x-oss-process=image%2Frotate%2C0&{q}");
+        let r = req("GET", "bucket", "example.jpg", &doubled, &h);
+        assert!(matches!(authenticate(&r, &creds(), "", now), Err(AuthError::InvalidArgument(_))));
         // Missing pieces.
         let r = req(
             "GET",

@@ -57,6 +57,8 @@ pub enum GatewayError {
     RequestTimeTooSkewed,
     /// A request body over its limit.
     EntityTooLarge,
+    /// A request body that does not match its Content-MD5 or x-oss-content-sha256.
+    BadDigest,
     /// A request target (path and query) over its limit.
     UriTooLong,
     /// Request headers over their limit.
@@ -138,6 +140,13 @@ impl GatewayError {
                 "EntityTooLarge",
                 None,
                 "Your proposed upload exceeds the maximum allowed size.".into(),
+                Fault::Client,
+            ),
+            E::BadDigest => (
+                400,
+                "InvalidDigest",
+                None,
+                "The Content-MD5 or x-oss-content-sha256 you specified does not match the body.".into(),
                 Fault::Client,
             ),
             E::UriTooLong => (

@@ -133,6 +133,26 @@ async fn read_body(session: &mut Session, max: usize) -> Result<Vec<u8>, Gateway
     }
 }
 
+/// A body must match the digests its request declares (and may have signed): `Content-MD5`
+/// and an `x-oss-content-sha256` other than `UNSIGNED-PAYLOAD`.
+fn check_digests(session: &Session, body: &[u8]) -> Result<(), GatewayError> {
+    use base64::Engine;
+    use sha2::Digest;
+    if let Some(md5) = header_str(session, "content-md5") {
+        let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+        if md5.trim() != actual {
+            return Err(GatewayError::BadDigest);
+        }
+    }
+    if let Some(sha) = header_str(session, "x-oss-content-sha256").filter(|v| *v != "UNSIGNED-PAYLOAD") {
+        let actual: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+        if !sha.trim().eq_ignore_ascii_case(&actual) {
+            return Err(GatewayError::BadDigest);
+        }
+    }
+    Ok(())
+}
+
 fn http_date(t: SystemTime) -> String {
     httpdate::fmt_http_date(t)
 }
@@ -212,6 +232,12 @@ impl Gateway {
             return Err(GatewayError::HeadersTooLarge);
         }
         let target = route::target(config, host.as_deref(), uri.path())?;
+        // "." and ".." segments could leave a bucket's prefix on stores that normalise paths.
+        if target.key.split('/').any(|seg| seg == "." || seg == "..") {
+            return Err(GatewayError::InvalidObjectName(
+                "The object name must not contain \".\" or \"..\" segments.".into(),
+            ));
+        }
         if target.key.len() > pixgate_ops::spec::MAX_KEY_BYTES {
             return Err(GatewayError::InvalidObjectName(format!(
                 "The object name is longer than {} bytes.",
@@ -236,7 +262,8 @@ impl Gateway {
             // An unlisted name is served as the origin bucket of the same name, unless a
             // configured bucket maps onto that storage (its prefix or ACL must not be bypassed).
             None if crate::config::valid_bucket_name(&target.bucket)
-                && !config.buckets.values().any(|b| b.origin_bucket == target.bucket) =>
+                && !config.buckets.values().any(|b| b.origin_bucket == target.bucket)
+                && config.shared.as_ref().is_none_or(|s| s.bucket != target.bucket) =>
             {
                 implicit = BucketConfig::implicit(&target.bucket);
                 &implicit
@@ -319,6 +346,7 @@ impl Gateway {
         let config = &state.config;
         let deadline = ctx.start + config.request_timeout;
         let body = read_body(session, MAX_SAVEAS_BODY).await?;
+        check_digests(session, &body)?;
         let text = std::str::from_utf8(&body)
             .map_err(|_| GatewayError::InvalidArgument("The request body is not UTF-8 text.".into()))?;
         let raw = text.trim().strip_prefix("x-oss-process=").ok_or_else(|| {
@@ -382,18 +410,13 @@ impl Gateway {
         // Whatever was cached for the object just written is stale now.
         let purge = Purge::Key { bucket: target.origin_bucket.clone(), key: out_key };
         state.caches.purge(&purge).await;
-        let body = serde_json::json!({
-            "bucket": saveas.bucket.as_deref().unwrap_or(""),
-            "fileSize": size,
-            "object": saveas.object,
-            "status": "OK",
-        });
         // OSS prints `"key": value` with a space, as its SDK tests expect.
-        let body = Bytes::from(
-            serde_json::to_string(&body)
-                .map_err(|e| GatewayError::Internal(format!("saveas JSON: {e}")))?
-                .replace("\":", "\": "),
-        );
+        let text = |v: &str| serde_json::Value::String(v.to_string()).to_string();
+        let body = Bytes::from(format!(
+            "{{\"bucket\": {}, \"fileSize\": {size}, \"object\": {}, \"status\": \"OK\"}}",
+            text(saveas.bucket.as_deref().unwrap_or("")),
+            text(&saveas.object),
+        ));
         let mut h = self.response(200, ctx).map_err(|e| GatewayError::Internal(e.to_string()))?;
         let build = |h: &mut ResponseHeader| -> pingora::Result<()> {
             h.insert_header("content-type", "application/json")?;
@@ -498,6 +521,8 @@ impl Gateway {
         let at = Location { bucket: &skey.bucket, key: &skey.key };
         let m = self.state.origin.head(at).await?;
         let Some(etag) = m.etag else { return Ok(None) };
+        // Cached bytes of an older version must not be rendered under the new validator.
+        self.state.caches.drop_source_unless(skey, &etag).await;
         let meta =
             SourceMeta { validator: etag.into(), last_modified: m.last_modified, checked_at: Instant::now() };
         self.state.caches.remember(skey.clone(), meta.clone()).await;
@@ -533,17 +558,19 @@ impl Gateway {
             return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
         }
         let vkey = VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical };
+        let generation = state.caches.generation();
         let render = async {
             if let Some(v) = shared.get(&vkey, etag.clone(), meta.last_modified).await {
                 return Ok(v);
             }
             let (source, source_outcome) = self.load_source(&skey, deadline).await?;
             state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
-            // The object may have changed since the HEAD: such a render is not stored under
-            // the old validator's name.
+            // Older cached bytes were dropped at the HEAD; newer ones (the object changed again
+            // since) are rendered but not stored in the shared level under the HEAD's name.
             let same = *source.validator() == *vkey.validator;
             let variant = self.render(chain, source, etag.clone(), deadline).await?;
-            if same {
+            // A purge that ran meanwhile must not be undone by this render.
+            if same && state.caches.generation() == generation {
                 shared.put_later(&vkey, &variant);
             }
             Ok::<Variant, GatewayError>(variant)

@@ -92,9 +92,15 @@ impl SharedTier {
         SharedTier { origin, config, metrics }
     }
 
-    /// The folder of one source object's variants (its origin bucket and key).
+    /// The folder of one source object's variants: `<prefix><bucket>/<key>/`, or for a key too
+    /// long for that (with a 64-character name after it), `<prefix><bucket>/~<sha256 of key>/`
+    /// (prefix purges miss those).
     fn folder(&self, bucket: &str, key: &str) -> String {
-        format!("{}{bucket}/{key}/", self.config.prefix)
+        let folder = format!("{}{bucket}/{key}/", self.config.prefix);
+        if folder.len() + 64 <= MAX_KEY {
+            return folder;
+        }
+        format!("{}{bucket}/~{}/", self.config.prefix, hex(&Sha256::digest(key.as_bytes())))
     }
 
     /// Where a variant is stored.
@@ -103,14 +109,7 @@ impl SharedTier {
         h.update(v.validator.as_bytes());
         h.update([0]);
         h.update(v.chain.as_bytes());
-        let name = hex(&h.finalize());
-        let key = format!("{}{name}", self.folder(&v.source.bucket, &v.source.key));
-        if key.len() <= MAX_KEY {
-            return key;
-        }
-        // A very long source key: its folder is named by a hash (prefix purges miss these).
-        let folder = hex(&Sha256::digest(v.source.key.as_bytes()));
-        format!("{}{}/~{folder}/{name}", self.config.prefix, v.source.bucket)
+        format!("{}{}", self.folder(&v.source.bucket, &v.source.key), hex(&h.finalize()))
     }
 
     /// A stored render of `v`, if one was written within `ttl`.
@@ -175,11 +174,12 @@ impl SharedTier {
 
     /// Delete the stored renders of what `purge` names; returns how many were deleted.
     pub async fn purge(&self, purge: &Purge) -> usize {
-        let prefix = match purge {
-            Purge::Key { bucket, key } => self.folder(bucket, key),
-            Purge::Prefix { bucket, prefix } => format!("{}{bucket}/{prefix}", self.config.prefix),
+        // One object: only the renders directly in its folder (not those of "<key>/...").
+        let (prefix, direct_only) = match purge {
+            Purge::Key { bucket, key } => (self.folder(bucket, key), true),
+            Purge::Prefix { bucket, prefix } => (format!("{}{bucket}/{prefix}", self.config.prefix), false),
         };
-        match self.origin.delete_prefix(&self.config.bucket, &prefix, MAX_PURGE).await {
+        match self.origin.delete_prefix(&self.config.bucket, &prefix, direct_only, MAX_PURGE).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(target: "pixgate::shared", error = %e, "shared cache purge failed");

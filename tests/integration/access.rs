@@ -308,6 +308,9 @@ fn referers_and_protection() {
         }
         let signed = presign_v1("guarded", "rocket.jpg", None, now() + 60, AK, SK);
         assert_eq!(status_code(&p, &signed).await.0, StatusCode::OK);
+        // A key with a ".." segment never reaches the origin.
+        let (s, code) = status_code(&p, "/public/x/..%2Frocket.jpg").await;
+        assert_eq!((s, code.as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidObjectName")));
     });
 }
 
@@ -383,6 +386,21 @@ async fn check_saveas(p: &Pixgate) {
     let info = format!("x-oss-process=style/meta|sys/saveas,o_{}", b64("x.json"));
     let (s, t) = post_saveas(p, "private", "rocket.jpg", &info, true).await;
     assert_eq!((s, code(&t).as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidArgument")));
+    // A body that does not match its signed Content-MD5.
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="; // the MD5 of an empty body
+    let sts = format!("POST\n{md5}\n\n{date}\n/public/rocket.jpg?x-oss-process");
+    let r = client()
+        .post(p.url("/public/rocket.jpg?x-oss-process"))
+        .header("date", &date)
+        .header("content-md5", md5)
+        .header("authorization", format!("OSS {AK}:{}", hmac_sha1(SK, &sts)))
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(&r.text().await.unwrap()).as_deref(), Some("InvalidDigest"));
     // saveas in a GET.
     let get = format!("/public/rocket.jpg?x-oss-process=image/resize,w_10|sys/saveas,o_{}", b64("x.jpg"));
     assert_eq!(status_code(p, &get).await.0, StatusCode::BAD_REQUEST);

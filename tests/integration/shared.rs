@@ -115,6 +115,11 @@ fn folder_and_purge() {
         a.wait_metric("pixgate_shared_writes_total{outcome=\"ok\"}", 2.0);
         assert_eq!(get(&b, W100).await.1, "shared");
         assert!(root.path().join("render-cache/v/photos/rocket.jpg").is_dir());
+        // The shared bucket is not served as a bucket of its own.
+        let stored = std::fs::read_dir(root.path().join("render-cache/v/photos/rocket.jpg")).unwrap();
+        let name = stored.flatten().next().unwrap().file_name().into_string().unwrap();
+        let (status, _, _) = get(&a, &format!("/render-cache/v/photos/rocket.jpg/{name}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let admin = format!("{}/purge?bucket=photos&key=rocket.jpg", a.admin);
         let r = reqwest::Client::builder().no_proxy().build().unwrap().post(admin).send().await.unwrap();
         let text = r.text().await.unwrap();

@@ -96,14 +96,21 @@ impl FsOrigin {
             return Err(OriginError::NotFound);
         }
         let modified = md.modified().ok();
+        // Nanoseconds and the inode: a file rewritten within one second at the same size, or
+        // replaced by a rename, still gets a new validator.
         let mtime = modified
             .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
+            .map(|d| d.as_nanos())
             .unwrap_or(0);
         Ok(ObjectMeta {
             size: md.len(),
             content_type: Some(mime::detect(head, key).to_string()),
-            etag: Some(format!("\"{:x}-{:x}\"", mtime, md.len())),
+            etag: Some(format!(
+                "\"{:x}-{:x}-{:x}\"",
+                mtime,
+                md.len(),
+                std::os::unix::fs::MetadataExt::ino(&md)
+            )),
             last_modified: modified,
         })
     }
@@ -239,6 +246,16 @@ impl Origin for FsOrigin {
             let dir = this.bucket_dir(&bucket)?;
             let target = dir.join(&rel);
             let parent = target.parent().unwrap_or(&dir).to_path_buf();
+            // Before creating folders: the deepest existing one must be inside the bucket (a
+            // link on the way must not lead folders to be made elsewhere).
+            let mut existing = parent.as_path();
+            while !existing.exists() {
+                existing = existing.parent().unwrap_or(&dir);
+            }
+            let existing = existing.canonicalize().map_err(|e| OriginError::Failed(e.to_string()))?;
+            if !existing.starts_with(&dir) {
+                return Err(OriginError::InvalidKey("the key resolves outside its bucket".into()));
+            }
             std::fs::create_dir_all(&parent).map_err(|e| OriginError::Failed(e.to_string()))?;
             let parent = parent.canonicalize().map_err(|e| OriginError::Failed(e.to_string()))?;
             if !parent.starts_with(&dir) {
@@ -264,7 +281,13 @@ impl Origin for FsOrigin {
         .await
     }
 
-    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+    async fn delete_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        direct_only: bool,
+        max: usize,
+    ) -> Result<usize, OriginError> {
         let this = self.clone();
         let (bucket, prefix) = (bucket.to_string(), prefix.to_string());
         blocking(move || {
@@ -272,6 +295,11 @@ impl Origin for FsOrigin {
             // Walk only below the prefix's folder; its components obey the key rules.
             let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
             let start = if folder.is_empty() { dir.clone() } else { dir.join(Self::relative(folder)?) };
+            // A link on the way must not lead the walk out of the bucket.
+            let Ok(start) = start.canonicalize() else { return Ok(0) };
+            if !start.starts_with(&dir) {
+                return Ok(0);
+            }
             let mut deleted = 0;
             let mut stack = vec![start];
             while let Some(d) = stack.pop() {
@@ -283,10 +311,15 @@ impl Origin for FsOrigin {
                     if md.is_dir() {
                         // A folder can hold matching keys if it is on the prefix's path or below it.
                         let as_prefix = format!("{rel}/");
-                        if as_prefix.starts_with(&prefix) || prefix.starts_with(&as_prefix) {
+                        let below = as_prefix.starts_with(&prefix) && !direct_only;
+                        if below || prefix.starts_with(&as_prefix) {
                             stack.push(path);
                         }
-                    } else if md.is_file() && rel.starts_with(&prefix) && deleted < max {
+                    } else if md.is_file()
+                        && rel.starts_with(&prefix)
+                        && !(direct_only && rel[prefix.len()..].contains('/'))
+                        && deleted < max
+                    {
                         std::fs::remove_file(&path)
                             .map_err(|e| OriginError::Failed(format!("{rel}: {e}")))?;
                         deleted += 1;
@@ -390,5 +423,24 @@ mod tests {
         let bad = Location { bucket: "photos", key: "../../escaped" };
         assert!(o.put(bad, Bytes::from_static(b"x"), "text/plain").await.is_err());
         assert!(!d.path().join("escaped").exists());
+    }
+
+    #[tokio::test]
+    async fn delete_prefix_stays_in_its_folder_and_its_bucket() {
+        let (dir, origin) = setup();
+        let cache = dir.path().join("root/cache");
+        std::fs::create_dir_all(cache.join("v/photos/a/sub")).unwrap();
+        std::fs::write(cache.join("v/photos/a/r1"), b"1").unwrap();
+        std::fs::write(cache.join("v/photos/a/sub/r2"), b"2").unwrap();
+        std::fs::write(cache.join("v/photos/ab"), b"3").unwrap();
+        // One object's folder only: not "a/sub/...", not "ab".
+        assert_eq!(origin.delete_prefix("cache", "v/photos/a/", true, 100).await.unwrap(), 1);
+        assert!(cache.join("v/photos/a/sub/r2").exists() && cache.join("v/photos/ab").exists());
+        // A prefix: everything under it.
+        assert_eq!(origin.delete_prefix("cache", "v/photos/a", false, 100).await.unwrap(), 2);
+        // A link on the way out of the bucket is not followed.
+        std::os::unix::fs::symlink(dir.path().join("root/photos"), cache.join("v/out")).unwrap();
+        assert_eq!(origin.delete_prefix("cache", "v/out/", false, 100).await.unwrap(), 0);
+        assert!(dir.path().join("root/photos/a.txt").exists());
     }
 }

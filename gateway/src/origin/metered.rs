@@ -82,10 +82,16 @@ impl Origin for Metered {
         r
     }
 
-    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+    async fn delete_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        direct_only: bool,
+        max: usize,
+    ) -> Result<usize, OriginError> {
         let _slot = self.slot().await?;
         let start = Instant::now();
-        let r = self.inner.delete_prefix(bucket, prefix, max).await;
+        let r = self.inner.delete_prefix(bucket, prefix, direct_only, max).await;
         self.record(start, &r);
         r
     }
@@ -118,7 +124,7 @@ mod tests {
         async fn put(&self, _: Location<'_>, _: Bytes, _: &str) -> Result<(), OriginError> {
             Ok(())
         }
-        async fn delete_prefix(&self, _: &str, _: &str, _: usize) -> Result<usize, OriginError> {
+        async fn delete_prefix(&self, _: &str, _: &str, _: bool, _: usize) -> Result<usize, OriginError> {
             Ok(0)
         }
     }

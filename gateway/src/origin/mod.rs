@@ -165,9 +165,16 @@ pub trait Origin: Send + Sync + 'static {
     async fn get(&self, at: Location<'_>, opts: &GetOptions) -> Result<GetResponse, OriginError>;
     async fn head(&self, at: Location<'_>) -> Result<ObjectMeta, OriginError>;
     async fn put(&self, at: Location<'_>, body: Bytes, content_type: &str) -> Result<(), OriginError>;
-    /// Delete every object of `bucket` whose key starts with `prefix` (at most `max`); returns
-    /// how many were deleted. Used by the shared cache tier's purge.
-    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError>;
+    /// Delete every object of `bucket` whose key starts with `prefix` (with `direct_only`, only
+    /// those with no `/` after the prefix), at most `max`; returns how many were deleted. Used
+    /// by the shared cache level's purge.
+    async fn delete_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        direct_only: bool,
+        max: usize,
+    ) -> Result<usize, OriginError>;
 }
 
 /// Do the request's validators say the client's copy is current? `If-None-Match` decides when

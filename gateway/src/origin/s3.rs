@@ -271,7 +271,13 @@ impl Origin for S3Origin {
         .await
     }
 
-    async fn delete_prefix(&self, bucket: &str, prefix: &str, max: usize) -> Result<usize, OriginError> {
+    async fn delete_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        direct_only: bool,
+        max: usize,
+    ) -> Result<usize, OriginError> {
         let mut deleted = 0;
         let mut token: Option<String> = None;
         loop {
@@ -280,6 +286,8 @@ impl Origin for S3Origin {
                 .list_objects_v2()
                 .bucket(bucket)
                 .prefix(prefix)
+                // With a delimiter, keys in "sub-folders" are listed as common prefixes only.
+                .set_delimiter(direct_only.then(|| "/".to_string()))
                 .set_continuation_token(token.take());
             let out = self.timed(async move { list.send().await.map_err(|e| classify(e).1) }).await?;
             for key in out.contents().iter().filter_map(|o| o.key()) {
