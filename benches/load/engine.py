@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 
-from common import free_port, status_kb
+from common import start_pixgate, status_kb
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 REL = os.path.join(ROOT, "target", "release")
@@ -42,19 +42,7 @@ def main():
     os.makedirs(f"{root}/bench")
     shutil.copy(src, f"{root}/bench/photo.jpg")
 
-    port, admin = free_port(), free_port()
-    proc = subprocess.Popen(
-        [args.binary, "--root", root, "--listen", f"127.0.0.1:{port}",
-         "--admin-listen", f"127.0.0.1:{admin}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=0.2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.01)
+    proc, port, _admin = start_pixgate(args.binary, "--root", root)
     idle_rss = status_kb(proc.pid, "VmRSS")
 
     lock = threading.Lock()

@@ -22,29 +22,19 @@ import tempfile
 import time
 import urllib.request
 
-from common import free_port
+from common import free_port, start_pixgate
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PIXGATE = os.path.join(ROOT, "target", "release", "pixgate")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def start_pixgate(work, name, cache):
-    port, admin = free_port(), free_port()
+def start_replica(work, name, cache):
     config = f"{work}/{name}.toml"
     with open(config, "w") as f:
         f.write(f'[origin]\nkind = "fs"\nroot = "{work}/root"\n[cache]\nresult_max_bytes = "{cache}"\n')
-    proc = subprocess.Popen([PIXGATE, "--config", config, "--listen", f"127.0.0.1:{port}",
-                             "--admin-listen", f"127.0.0.1:{admin}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=0.2) as r:
-                if r.status == 200:
-                    return proc, port
-        except OSError:
-            time.sleep(0.01)
-    raise SystemExit("pixgate did not start")
+    proc, port, _admin = start_pixgate(PIXGATE, "--config", config)
+    return proc, port
 
 
 def start_nginx(work, ports, balance):
@@ -103,11 +93,11 @@ def main():
 
     procs, results = [], {}
     try:
-        single, port = start_pixgate(work, "single", args.cache)
+        single, port = start_replica(work, "single", args.cache)
         procs.append(single)
         results["one Pixgate"] = run(port, sequence)
         for balance in ("consistent-hash", "round-robin"):
-            replicas = [start_pixgate(work, f"{balance}-{i}", args.cache) for i in range(3)]
+            replicas = [start_replica(work, f"{balance}-{i}", args.cache) for i in range(3)]
             procs += [p for p, _ in replicas]
             nginx, listen = start_nginx(work, [port for _, port in replicas], balance)
             procs.append(nginx)

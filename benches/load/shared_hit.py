@@ -20,25 +20,10 @@ import tempfile
 import time
 import urllib.request
 
-from common import free_port
+from common import start_pixgate
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PIXGATE = os.path.join(ROOT, "target", "release", "pixgate")
-
-
-def start(binary, config):
-    port, admin = free_port(), free_port()
-    proc = subprocess.Popen([binary, "--config", config, "--listen", f"127.0.0.1:{port}",
-                             "--admin-listen", f"127.0.0.1:{admin}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=0.2) as r:
-                if r.status == 200:
-                    return proc, port, admin
-        except OSError:
-            time.sleep(0.01)
-    raise SystemExit("pixgate did not start")
 
 
 def metric(admin, series):
@@ -60,8 +45,8 @@ def main():
     config = f"{work}/pixgate.toml"
     with open(config, "w") as f:
         f.write(f'[origin]\nkind = "fs"\nroot = "{work}/root"\n[cache.shared]\nbucket = "render-cache"\n')
-    a, a_port, a_admin = start(args.binary, config)
-    b, b_port, b_admin = start(args.binary, config)
+    a, a_port, a_admin = start_pixgate(args.binary, "--config", config)
+    b, b_port, b_admin = start_pixgate(args.binary, "--config", config)
     paths = [f"/photos/rocket.jpg?x-oss-process=image/resize,w_{380 + i}/quality,Q_85"
              for i in range(args.variants)]
     sizes = []

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 
-from common import free_port, status_kb
+from common import start_pixgate, status_kb
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 REL = os.path.join(ROOT, "target", "release")
@@ -113,18 +113,7 @@ def main():
     with open(lua, "w") as f:
         f.write(LUA)
 
-    port, admin = free_port(), free_port()
-    proc = subprocess.Popen(
-        [args.binary, "--config", config, "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=0.2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.01)
+    proc, port, _admin = start_pixgate(args.binary, "--config", config)
 
     seconds = int(args.minutes * 60)
     samples = []  # (seconds since start, RSS kB)

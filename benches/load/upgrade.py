@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.request
 
-from common import free_port
+from common import free_port, wait_ready
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PIXGATE = os.path.join(ROOT, "target", "release", "pixgate")
@@ -48,13 +48,7 @@ def main():
                 f'[origin]\nkind = "fs"\nroot = "{work}/root"\n')
     log_old, log_new = open(f"{work}/old.log", "w"), open(f"{work}/new.log", "w")
     old = subprocess.Popen([args.binary, "--config", config], stdout=log_old, stderr=subprocess.STDOUT)
-    for _ in range(500):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=0.2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.01)
+    wait_ready(admin, old)
 
     paths = ["/photos/rocket.jpg", "/photos/rocket.jpg?x-oss-process=image/resize,w_200",
              "/photos/chelsea.png?x-oss-process=image/info", "/photos/missing.jpg"]

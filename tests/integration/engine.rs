@@ -72,10 +72,15 @@ pub(crate) fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
         t.extend_from_slice(&v.to_le_bytes());
     }
     t.extend_from_slice(software);
+    insert_exif(jpeg, &t)
+}
+
+/// A JPEG with an EXIF APP1 segment holding `tiff` (a TIFF structure) right after SOI.
+pub(crate) fn insert_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
     let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&((t.len() + 8) as u16).to_be_bytes());
+    app1.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
     app1.extend_from_slice(b"Exif\0\0");
-    app1.extend_from_slice(&t);
+    app1.extend_from_slice(tiff);
     let mut out = jpeg[..2].to_vec();
     out.extend_from_slice(&app1);
     out.extend_from_slice(&jpeg[2..]);

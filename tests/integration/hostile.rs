@@ -9,7 +9,7 @@ use pixgate_tests::{Pixgate, raw_request, xml_field};
 use reqwest::StatusCode;
 
 use crate::block;
-use crate::engine::{crc32, gradient_jpeg, png_header, with_exif};
+use crate::engine::{crc32, gradient_jpeg, insert_exif, png_header, with_exif};
 
 pub const TESTS: &[(&str, fn())] = &[
     ("hostile::bad_input_corpus", corpus),
@@ -104,14 +104,7 @@ fn exif_loop() -> Vec<u8> {
         t.extend_from_slice(&value.to_le_bytes());
     }
     t.extend_from_slice(&8u32.to_le_bytes()); // next IFD = this one
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&((t.len() + 8) as u16).to_be_bytes());
-    app1.extend_from_slice(b"Exif\0\0");
-    app1.extend_from_slice(&t);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    insert_exif(&jpeg, &t)
 }
 
 const PAYLOAD: &[u8] = b"PK\x03\x04<script>alert('polyglot')</script>";
