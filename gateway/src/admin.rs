@@ -9,7 +9,7 @@ use pingora::protocols::http::ServerSession;
 
 use pixgate_cache::{Caches, Purge};
 
-use crate::config::{BucketConfig, Config};
+use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::route::Query;
 use crate::shared::SharedTier;
@@ -35,13 +35,8 @@ impl Admin {
         let Some(bucket) = get("bucket").filter(|b| !b.is_empty()) else {
             return bad("bucket is required");
         };
-        let implicit;
-        let b: &BucketConfig = match self.config.buckets.get(&bucket) {
-            Some(b) => b,
-            None => {
-                implicit = BucketConfig::implicit(&bucket);
-                &implicit
-            }
+        let Some(b) = self.config.bucket(&bucket) else {
+            return reply(404, "application/json", b"{\"error\": \"no such bucket\"}\n".to_vec());
         };
         let purge = match (get("key"), get("prefix")) {
             (Some(k), None) if !k.is_empty() => {

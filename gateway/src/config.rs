@@ -303,6 +303,20 @@ impl BucketConfig {
     }
 }
 
+impl Config {
+    /// The settings of the bucket clients call `name`: a configured bucket, or an unlisted name
+    /// served as the origin bucket of the same name, unless a configured bucket maps onto that
+    /// storage (its prefix or ACL must not be bypassed) or it holds the shared cache level.
+    pub fn bucket(&self, name: &str) -> Option<std::borrow::Cow<'_, BucketConfig>> {
+        if let Some(b) = self.buckets.get(name) {
+            return Some(std::borrow::Cow::Borrowed(b));
+        }
+        let hidden = self.buckets.values().any(|b| b.origin_bucket == name)
+            || self.shared.as_ref().is_some_and(|s| s.bucket == name);
+        (valid_bucket_name(name) && !hidden).then(|| std::borrow::Cow::Owned(BucketConfig::implicit(name)))
+    }
+}
+
 pub use pixgate_ops::codec::Limits;
 
 /// The validated configuration.

@@ -124,6 +124,12 @@ pub fn target(config: &Config, host: Option<&str>, path: &str) -> Result<Target,
     Ok(Target { bucket: bucket.to_string(), key: key.to_string() })
 }
 
+/// Does a key have a `.` or `..` path segment (`/` or `\` separated)? Such keys could leave
+/// a bucket's prefix on stores that normalise paths; Pixgate refuses them everywhere.
+pub fn has_dot_segment(key: &str) -> bool {
+    key.split(['/', '\\']).any(|seg| seg == "." || seg == "..")
+}
+
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // [::1]:8080

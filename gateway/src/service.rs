@@ -145,7 +145,7 @@ fn check_digests(session: &Session, body: &[u8]) -> Result<(), GatewayError> {
         }
     }
     if let Some(sha) = header_str(session, "x-oss-content-sha256").filter(|v| *v != "UNSIGNED-PAYLOAD") {
-        let actual: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+        let actual = crate::auth::hex(&sha2::Sha256::digest(body));
         if !sha.trim().eq_ignore_ascii_case(&actual) {
             return Err(GatewayError::BadDigest);
         }
@@ -233,7 +233,7 @@ impl Gateway {
         }
         let target = route::target(config, host.as_deref(), uri.path())?;
         // "." and ".." segments could leave a bucket's prefix on stores that normalise paths.
-        if target.key.split('/').any(|seg| seg == "." || seg == "..") {
+        if route::has_dot_segment(&target.key) {
             return Err(GatewayError::InvalidObjectName(
                 "The object name must not contain \".\" or \"..\" segments.".into(),
             ));
@@ -256,20 +256,8 @@ impl Gateway {
                 "Pixgate serves objects; listing buckets is not supported.".into(),
             ));
         }
-        let implicit;
-        let bucket: &BucketConfig = match config.buckets.get(&target.bucket) {
-            Some(b) => b,
-            // An unlisted name is served as the origin bucket of the same name, unless a
-            // configured bucket maps onto that storage (its prefix or ACL must not be bypassed).
-            None if crate::config::valid_bucket_name(&target.bucket)
-                && !config.buckets.values().any(|b| b.origin_bucket == target.bucket)
-                && config.shared.as_ref().is_none_or(|s| s.bucket != target.bucket) =>
-            {
-                implicit = BucketConfig::implicit(&target.bucket);
-                &implicit
-            }
-            None => return Err(GatewayError::NoSuchBucket),
-        };
+        let bucket = config.bucket(&target.bucket).ok_or(GatewayError::NoSuchBucket)?;
+        let bucket: &BucketConfig = &bucket;
         if target.key.is_empty() {
             return Err(GatewayError::NotImplemented(
                 "Pixgate serves objects; bucket-level requests are not supported.".into(),
@@ -374,7 +362,7 @@ impl Gateway {
                 "{name} is not implemented yet in this version of Pixgate."
             )));
         }
-        if saveas.object.split(['/', '\\']).any(|seg| seg == ".." || seg == ".") {
+        if route::has_dot_segment(&saveas.object) {
             return Err(GatewayError::InvalidObjectName(
                 "The sys/saveas target key must not contain \".\" or \"..\" segments.".into(),
             ));
@@ -391,8 +379,7 @@ impl Gateway {
         };
         let full_key = format!("{}{key}", bucket.prefix);
         let skey = SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
-        let (source, source_outcome) = self.load_source(&skey, deadline).await?;
-        state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
+        let (source, _) = self.load_source(&skey, deadline).await?;
         let etag: Arc<str> = variant_etag(&source.validator(), &chain.to_string()).into();
         let variant = self.render(chain, source, etag, deadline).await?;
         let size = variant.body.len();
@@ -459,15 +446,12 @@ impl Gateway {
             header_str(session, "if-modified-since").and_then(|v| httpdate::parse_http_date(v).ok());
         // A variant still cached for a source confirmed within ttl is served without the
         // source's bytes (which may have been evicted).
+        let conditional = (if_none_match.as_deref(), if_modified_since);
         let fresh = state.caches.fresh_meta(&skey).await;
         if let Some(meta) = &fresh {
-            let etag = variant_etag(&meta.validator, &canonical);
-            let validators =
-                ObjectMeta { etag: Some(etag), last_modified: meta.last_modified, ..ObjectMeta::default() };
-            if origin::is_unchanged(if_none_match.as_deref(), if_modified_since, &validators) {
-                ctx.cache = "hit";
-                let h = self.variant_header(304, ctx, &validators, None, 0, "hit")?;
-                return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+            let validators = variant_validators(&meta.validator, &canonical, meta.last_modified);
+            if let Some(done) = self.not_modified(session, ctx, &validators, conditional, "hit").await? {
+                return Ok(done);
             }
             let vkey = VariantKey {
                 source: skey.clone(),
@@ -486,33 +470,45 @@ impl Gateway {
                 None => self.head_meta(&skey).await?,
             };
             if let Some(meta) = meta {
-                let conditional = (if_none_match.as_deref(), if_modified_since);
                 return self
                     .process_shared(session, ctx, shared, chain, skey, meta, canonical, conditional, head)
                     .await;
             }
         }
         let (source, source_outcome) = self.load_source(&skey, deadline).await?;
-        state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
 
         let validator = source.validator();
-        let etag: Arc<str> = variant_etag(&validator, &canonical).into();
-        let validators = ObjectMeta {
-            etag: Some(etag.to_string()),
-            last_modified: source.last_modified,
-            ..ObjectMeta::default()
-        };
-        if origin::is_unchanged(if_none_match.as_deref(), if_modified_since, &validators) {
-            // Answered from the validator alone: the source's outcome says how it was known.
-            ctx.cache = source_outcome.as_str();
-            let h = self.variant_header(304, ctx, &validators, None, 0, ctx.cache)?;
-            return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+        let validators = variant_validators(&validator, &canonical, source.last_modified);
+        // Answered from the validator alone: the source's outcome says how it was known.
+        if let Some(done) =
+            self.not_modified(session, ctx, &validators, conditional, source_outcome.as_str()).await?
+        {
+            return Ok(done);
         }
+        let etag: Arc<str> = validators.etag.as_deref().unwrap_or_default().into();
 
         let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical };
         let render = self.render(chain, source, etag, deadline);
         let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
         self.answer_variant(session, ctx, &validators, variant, outcome, head).await
+    }
+
+    /// Answer 304 (headers only, `x-pixgate-cache: <cache>`) when the request's
+    /// `(If-None-Match, If-Modified-Since)` say the client's copy is current.
+    async fn not_modified(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        validators: &ObjectMeta,
+        (if_none_match, if_modified_since): (Option<&str>, Option<SystemTime>),
+        cache: &'static str,
+    ) -> Result<Option<Reply>, GatewayError> {
+        if !origin::is_unchanged(if_none_match, if_modified_since, validators) {
+            return Ok(None);
+        }
+        ctx.cache = cache;
+        let h = self.variant_header(304, ctx, validators, None, 0, cache)?;
+        self.write_header(session, ctx, h, true).await.map(|()| Some(Reply::Done))
     }
 
     /// A source's validator from a HEAD (remembered for `cache.ttl`); `None` when the origin
@@ -541,30 +537,23 @@ impl Gateway {
         skey: SourceKey,
         meta: SourceMeta,
         canonical: Arc<str>,
-        (if_none_match, if_modified_since): (Option<&str>, Option<SystemTime>),
+        conditional: (Option<&str>, Option<SystemTime>),
         head: bool,
     ) -> Result<Reply, GatewayError> {
         let state = &self.state;
         let deadline = ctx.start + state.config.request_timeout;
-        let etag: Arc<str> = variant_etag(&meta.validator, &canonical).into();
-        let validators = ObjectMeta {
-            etag: Some(etag.to_string()),
-            last_modified: meta.last_modified,
-            ..ObjectMeta::default()
-        };
-        if origin::is_unchanged(if_none_match, if_modified_since, &validators) {
-            ctx.cache = "miss";
-            let h = self.variant_header(304, ctx, &validators, None, 0, "miss")?;
-            return self.write_header(session, ctx, h, true).await.map(|()| Reply::Done);
+        let validators = variant_validators(&meta.validator, &canonical, meta.last_modified);
+        if let Some(done) = self.not_modified(session, ctx, &validators, conditional, "miss").await? {
+            return Ok(done);
         }
+        let etag: Arc<str> = validators.etag.as_deref().unwrap_or_default().into();
         let vkey = VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical };
         let generation = state.caches.generation();
         let render = async {
             if let Some(v) = shared.get(&vkey, etag.clone(), meta.last_modified).await {
                 return Ok(v);
             }
-            let (source, source_outcome) = self.load_source(&skey, deadline).await?;
-            state.metrics.cache_requests_total.with_label_values(&["source", source_outcome.as_str()]).inc();
+            let (source, _) = self.load_source(&skey, deadline).await?;
             // Older cached bytes were dropped at the HEAD; newer ones (the object changed again
             // since) are rendered but not stored in the shared level under the HEAD's name.
             let same = *source.validator() == *vkey.validator;
@@ -605,7 +594,7 @@ impl Gateway {
     /// The source bytes: fresh from the source cache; stale → revalidated with a conditional
     /// GET (one per object at a time; if the origin fails, the stale bytes are served for a
     /// short while, like a CDN's stale-if-error, except when the object is gone); missing →
-    /// fetched once for all concurrent requests.
+    /// fetched once for all concurrent requests. Counts the outcome in the source cache metric.
     async fn load_source(
         &self,
         skey: &SourceKey,
@@ -652,7 +641,9 @@ impl Gateway {
                 }
             }
         };
-        caches.source(skey.clone(), load).await.map_err(|e| (*e).clone())
+        let (source, outcome) = caches.source(skey.clone(), load).await.map_err(|e| (*e).clone())?;
+        self.state.metrics.cache_requests_total.with_label_values(&["source", outcome.as_str()]).inc();
+        Ok((source, outcome))
     }
 
     /// Read a source body: refused from its size before reading; the bytes are reserved in the
@@ -1006,6 +997,19 @@ fn log_access(session: &Session, ctx: &Ctx, status: u16, elapsed: Duration, e: O
 /// A strong validator for a processed variant: the source's validator and the canonical chain
 /// (styles already resolved), so a change to either gives a new ETag. FNV-1a, twice, for a
 /// stable 128-bit value (the same on every replica and every build).
+/// What a variant answers conditional requests with: its ETag and its source's Last-Modified.
+fn variant_validators(
+    source_validator: &str,
+    canonical: &str,
+    last_modified: Option<SystemTime>,
+) -> ObjectMeta {
+    ObjectMeta {
+        etag: Some(variant_etag(source_validator, canonical)),
+        last_modified,
+        ..ObjectMeta::default()
+    }
+}
+
 fn variant_etag(source_validator: &str, canonical: &str) -> String {
     let fnv = |seed: u64| {
         let mut h = seed;

@@ -15,6 +15,7 @@ use futures::StreamExt;
 use pixgate_cache::{Purge, Variant, VariantKey};
 use sha2::{Digest, Sha256};
 
+use crate::auth::hex;
 use crate::config::SharedConfig;
 use crate::metrics::Metrics;
 use crate::origin::{GetOptions, GetResponse, Location, Origin, OriginError};
@@ -51,10 +52,6 @@ impl std::fmt::Debug for SharedTier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedTier").field("config", &self.config).finish_non_exhaustive()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unix_now() -> u64 {
