@@ -256,6 +256,13 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         .shared
         .clone()
         .map(|c| Arc::new(crate::shared::SharedTier::new(origin.clone(), c, metrics.clone())));
+    let fonts = Arc::new(crate::fonts::FontDirs::scan(&config.font_dirs));
+    for (name, path) in fonts.oss_fonts() {
+        match path {
+            Some(p) => tracing::info!(font = name, path = %p.display(), "watermark font"),
+            None => tracing::info!(font = name, "watermark font not installed; text falls back"),
+        }
+    }
     let config = Arc::new(config);
     let state = Arc::new(State {
         config: config.clone(),
@@ -266,6 +273,7 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         budget: crate::worker::MemoryBudget::new(max_memory),
         caches: caches.clone(),
         shared: shared.clone(),
+        fonts,
     });
     let mut proxy =
         pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");

@@ -200,6 +200,20 @@ impl Default for RawBucket {
     }
 }
 
+/// `[watermark]`: where text watermarks find their fonts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawWatermark {
+    /// Folders searched (with their subfolders) for the fonts OSS names, e.g. `wqy-zenhei.ttc`.
+    pub font_dirs: Vec<String>,
+}
+
+impl Default for RawWatermark {
+    fn default() -> Self {
+        RawWatermark { font_dirs: vec!["/usr/share/fonts".into(), "/usr/local/share/fonts".into()] }
+    }
+}
+
 /// The configuration as written, with defaults filled in. Printing it gives the effective config.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -208,6 +222,7 @@ pub struct RawConfig {
     pub origin: RawOrigin,
     pub cache: RawCache,
     pub limits: RawLimits,
+    pub watermark: RawWatermark,
     pub credentials: Vec<RawCredential>,
     pub buckets: BTreeMap<String, RawBucket>,
 }
@@ -350,6 +365,8 @@ pub struct Config {
     pub retain: Vec<String>,
     pub cache_control: String,
     pub limits: Limits,
+    /// `watermark.font_dirs`.
+    pub font_dirs: Vec<PathBuf>,
     pub credentials: BTreeMap<String, String>,
     pub buckets: BTreeMap<String, BucketConfig>,
     pub raw: RawConfig,
@@ -843,6 +860,15 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         p.push("limits.max_output_pixels: must be greater than zero".into());
     }
 
+    let mut font_dirs = Vec::new();
+    for d in &raw.watermark.font_dirs {
+        if d.is_empty() || d.contains('\0') {
+            p.push(format!("watermark.font_dirs: \"{d}\" is not a folder path"));
+        } else {
+            font_dirs.push(PathBuf::from(d));
+        }
+    }
+
     let mut credentials = BTreeMap::new();
     for (i, cred) in raw.credentials.iter().enumerate() {
         if cred.access_key_id.is_empty() || cred.access_key_secret.is_empty() {
@@ -955,6 +981,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         retain: c.retain.clone(),
         cache_control: c.cache_control.clone(),
         limits,
+        font_dirs,
         credentials,
         buckets,
         raw,

@@ -45,6 +45,11 @@ pub enum GatewayError {
         message: String,
         ec: &'static str,
     },
+    /// A watermark that cannot be applied (its object missing or not an image), with OSS's EC.
+    WatermarkError {
+        message: String,
+        ec: Option<&'static str>,
+    },
     /// Every worker is busy and the queue is full.
     SlowDown,
     /// An anonymous request the bucket's rules refuse, an expired URL, a missing signature piece.
@@ -104,6 +109,7 @@ impl GatewayError {
             E::ImageTooLarge { message, ec } => {
                 (400, "ImageTooLarge", Some(*ec), message.clone(), Fault::Client)
             }
+            E::WatermarkError { message, ec } => (400, "WatermarkError", *ec, message.clone(), Fault::Client),
             E::SlowDown => (
                 503,
                 "SlowDown",
@@ -259,6 +265,9 @@ impl From<PipelineError> for GatewayError {
             PipelineError::Op(OpError::BadRequest(message)) => GatewayError::BadRequest(message),
             PipelineError::Op(OpError::TooLarge { message, ec }) => {
                 GatewayError::ImageTooLarge { message, ec }
+            }
+            PipelineError::Op(OpError::Watermark { message, ec }) => {
+                GatewayError::WatermarkError { message, ec }
             }
             PipelineError::NotImplemented(name) => GatewayError::NotImplemented(format!(
                 "{name} is not implemented yet in this version of Pixgate."

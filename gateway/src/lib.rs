@@ -9,6 +9,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fonts;
 pub mod metrics;
 pub mod mime;
 pub mod origin;

@@ -20,6 +20,7 @@ use crate::access::{self, Access};
 use crate::auth;
 use crate::config::{BucketConfig, Config};
 use crate::error::{Fault, GatewayError, xml_body};
+use crate::fonts::FontDirs;
 use crate::metrics::Metrics;
 use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError, RangeSpec};
 use crate::route::{self, Query};
@@ -28,7 +29,7 @@ use crate::worker::{MemoryBudget, Pool, panic_text};
 use crate::{chain, mime};
 use pixgate_cache::{Caches, Outcome, Purge, Source, SourceKey, SourceMeta, Variant, VariantKey};
 use pixgate_ops::codec;
-use pixgate_ops::pipeline;
+use pixgate_ops::pipeline::{self, Assets};
 use pixgate_ops::spec::Action;
 
 /// Shared by every request.
@@ -46,6 +47,8 @@ pub struct State {
     pub caches: Caches,
     /// The shared level on the object store, when `[cache.shared]` names a bucket.
     pub shared: Option<Arc<SharedTier>>,
+    /// Fonts for text watermarks.
+    pub fonts: Arc<FontDirs>,
 }
 
 pub struct Gateway {
@@ -381,7 +384,7 @@ impl Gateway {
         let skey = SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
         let (source, _) = self.load_source(&skey, deadline).await?;
         let etag: Arc<str> = variant_etag(&source.validator(), &chain.to_string()).into();
-        let variant = self.render(chain, source, etag, deadline).await?;
+        let variant = self.render(bucket, chain, source, etag, deadline).await?;
         let size = variant.body.len();
         let out_key = format!("{}{}", target.prefix, saveas.object);
         let at = Location { bucket: &target.origin_bucket, key: &out_key };
@@ -471,7 +474,18 @@ impl Gateway {
             };
             if let Some(meta) = meta {
                 return self
-                    .process_shared(session, ctx, shared, chain, skey, meta, canonical, conditional, head)
+                    .process_shared(
+                        session,
+                        ctx,
+                        shared,
+                        bucket,
+                        chain,
+                        skey,
+                        meta,
+                        canonical,
+                        conditional,
+                        head,
+                    )
                     .await;
             }
         }
@@ -488,7 +502,7 @@ impl Gateway {
         let etag: Arc<str> = validators.etag.as_deref().unwrap_or_default().into();
 
         let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical };
-        let render = self.render(chain, source, etag, deadline);
+        let render = self.render(bucket, chain, source, etag, deadline);
         let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
         self.answer_variant(session, ctx, &validators, variant, outcome, head).await
     }
@@ -533,6 +547,7 @@ impl Gateway {
         session: &mut Session,
         ctx: &mut Ctx,
         shared: &Arc<SharedTier>,
+        bucket: &BucketConfig,
         chain: pixgate_ops::spec::Chain,
         skey: SourceKey,
         meta: SourceMeta,
@@ -557,7 +572,7 @@ impl Gateway {
             // Older cached bytes were dropped at the HEAD; newer ones (the object changed again
             // since) are rendered but not stored in the shared level under the HEAD's name.
             let same = *source.validator() == *vkey.validator;
-            let variant = self.render(chain, source, etag.clone(), deadline).await?;
+            let variant = self.render(bucket, chain, source, etag.clone(), deadline).await?;
             // A purge that ran meanwhile must not be undone by this render.
             if same && state.caches.generation() == generation {
                 shared.put_later(&vkey, &variant);
@@ -684,6 +699,7 @@ impl Gateway {
     /// reserved before a worker decodes.
     async fn render(
         &self,
+        bucket: &BucketConfig,
         chain: pixgate_ops::spec::Chain,
         source: Arc<Source>,
         etag: Arc<str>,
@@ -693,13 +709,19 @@ impl Gateway {
         let limits = state.config.limits;
         let probe = codec::probe(&source.bytes)?;
         codec::check_source(&probe, source.bytes.len() as u64, &limits)?;
+        let images = self.watermark_images(bucket, &chain, deadline).await?;
         let _pixels = match chain.actions.as_slice() {
             [Action::Info] => None,
             _ => Some(state.budget.reserve(pipeline::memory_estimate(&probe), deadline).await?),
         };
         let last_modified = source.last_modified;
-        let rendered =
-            state.pool.run(move || pipeline::run(&chain, &source.bytes, &limits, deadline)).await??;
+        let fonts = state.fonts.clone();
+        let job = move || {
+            let images = images.iter().map(|(k, s)| (k.as_str(), &s.bytes[..])).collect();
+            let assets = Assets { images, fonts: &*fonts };
+            pipeline::run_with(&chain, &source.bytes, &limits, deadline, &assets)
+        };
+        let rendered = state.pool.run(job).await??;
         let t = rendered.timings;
         for (stage, d) in [("decode", t.decode), ("transform", t.transform), ("encode", t.encode)] {
             state.metrics.stage_duration.with_label_values(&[stage]).observe(d.as_secs_f64());
@@ -714,6 +736,36 @@ impl Gateway {
             last_modified,
             from_shared: false,
         })
+    }
+
+    /// The watermark objects `chain` names, from the source's bucket (under its prefix),
+    /// through the source cache. A missing one is WatermarkError, EC 0040-00000025.
+    async fn watermark_images(
+        &self,
+        bucket: &BucketConfig,
+        chain: &pixgate_ops::spec::Chain,
+        deadline: Instant,
+    ) -> Result<Vec<(String, Arc<Source>)>, GatewayError> {
+        let keys = pipeline::watermark_keys(chain)?;
+        let mut images = Vec::with_capacity(keys.len());
+        let missing = || GatewayError::WatermarkError {
+            message: "The watermark object does not exist.".into(),
+            ec: Some("0040-00000025"),
+        };
+        for key in keys {
+            if route::has_dot_segment(key) {
+                return Err(missing());
+            }
+            let full_key = format!("{}{key}", bucket.prefix);
+            let skey =
+                SourceKey { bucket: bucket.origin_bucket.as_str().into(), key: full_key.as_str().into() };
+            match self.load_source(&skey, deadline).await {
+                Ok((source, _)) => images.push((key.to_string(), source)),
+                Err(GatewayError::NoSuchKey) => return Err(missing()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(images)
     }
 
     /// Headers of a processed response.

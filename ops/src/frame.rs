@@ -170,13 +170,16 @@ pub enum OpError {
     BadRequest(String),
     /// The result, or the input of a bounded action, is over a limit (OSS ImageTooLarge).
     TooLarge { message: String, ec: &'static str },
+    /// A watermark could not be applied: its object is missing or does not decode (OSS
+    /// WatermarkError), with OSS's EC when it has one.
+    Watermark { message: String, ec: Option<&'static str> },
 }
 
 impl std::fmt::Display for OpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OpError::BadRequest(m) => f.write_str(m),
-            OpError::TooLarge { message, .. } => f.write_str(message),
+            OpError::TooLarge { message, .. } | OpError::Watermark { message, .. } => f.write_str(message),
         }
     }
 }

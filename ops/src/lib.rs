@@ -7,3 +7,4 @@ pub mod frame;
 pub mod op;
 pub mod pipeline;
 pub mod spec;
+pub mod text;

@@ -17,6 +17,7 @@ use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
 use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
 use crate::frame::{Frame, OpContext, OpError, OutputLimits};
 use crate::op;
+pub use crate::op::watermark::Assets;
 use crate::spec::Format;
 use crate::spec::Quality;
 use crate::spec::{Action, Chain};
@@ -90,7 +91,6 @@ impl std::error::Error for PipelineError {}
 /// The first part of `chain` this build cannot run, if any.
 pub fn unsupported(chain: &Chain) -> Option<&'static str> {
     chain.actions.iter().find_map(|a| match a {
-        Action::Watermark(_) => Some("watermark"),
         Action::Format(Format::Heic) => Some("format,heic"),
         Action::Format(Format::Avif) => Some("format,avif"),
         _ => None,
@@ -162,15 +162,54 @@ fn first_resize_target(
     Ok(None)
 }
 
+/// At most this many different watermark images in one chain (OSS: "up to 3").
+pub const MAX_WATERMARK_IMAGES: usize = 3;
+
+/// The distinct watermark objects `chain` names, in order; more than
+/// [`MAX_WATERMARK_IMAGES`] is a WatermarkError.
+pub fn watermark_keys(chain: &Chain) -> Result<Vec<&str>, PipelineError> {
+    let mut keys: Vec<&str> = Vec::new();
+    for a in &chain.actions {
+        if let Action::Watermark(w) = a
+            && let Some(i) = &w.image
+            && !keys.contains(&i.key.as_str())
+        {
+            keys.push(&i.key);
+        }
+    }
+    if keys.len() > MAX_WATERMARK_IMAGES {
+        return Err(PipelineError::Op(OpError::Watermark {
+            message: format!(
+                "A chain may use at most {MAX_WATERMARK_IMAGES} different watermark images; this one uses {}.",
+                keys.len()
+            ),
+            ec: None,
+        }));
+    }
+    Ok(keys)
+}
+
+/// [`run_with`] without watermark objects, fonts from the compiled-in subset only.
 pub fn run(
     chain: &Chain,
     source: &[u8],
     limits: &Limits,
     deadline: Instant,
 ) -> Result<Rendered, PipelineError> {
+    run_with(chain, source, limits, deadline, &Assets::none())
+}
+
+pub fn run_with(
+    chain: &Chain,
+    source: &[u8],
+    limits: &Limits,
+    deadline: Instant,
+    assets: &Assets<'_>,
+) -> Result<Rendered, PipelineError> {
     if let Some(name) = unsupported(chain) {
         return Err(PipelineError::NotImplemented(name));
     }
+    watermark_keys(chain)?;
     let probe = codec::probe(source)?;
     codec::check_source(&probe, source.len() as u64, limits)?;
     check(deadline)?;
@@ -229,20 +268,8 @@ pub fn run(
     for a in &chain.actions {
         frame = match a {
             Action::Resize(r) => {
-                let (sw, sh) = logical.take().unwrap_or((frame.width, frame.height));
-                let plan = op::resize::plan(sw, sh, r, &out_limits)?;
-                let mut f = if (plan.width, plan.height) == (frame.width, frame.height) {
-                    frame
-                } else {
-                    op::resample::resample(&frame, plan.width, plan.height)
-                };
-                if let Some(rect) = plan.crop {
-                    f = op::resize::crop_frame(&f, rect);
-                }
-                if let Some(pad) = &plan.pad {
-                    f = op::resize::pad_frame(&f, pad, &cx);
-                }
-                f
+                let size = logical.take().unwrap_or((frame.width, frame.height));
+                op::resize::apply(frame, size, size, r, &cx)?
             }
             Action::Crop(c) => op::crop::apply(frame, c)?,
             Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
@@ -253,14 +280,14 @@ pub fn run(
             Action::Bright(b) => op::bright::apply(frame, b),
             Action::Contrast(c) => op::contrast::apply(frame, c),
             Action::Sharpen(s) => op::sharpen::apply(frame, s),
-            // Settings, handled above; info/average-hue only stand alone; watermark refused above.
+            Action::Watermark(w) => op::watermark::apply(frame, w, assets, limits, &cx)?,
+            // Settings, handled above; info/average-hue only stand alone.
             Action::AutoOrient(_)
             | Action::Quality(_)
             | Action::Format(_)
             | Action::Interlace(_)
             | Action::Info
-            | Action::AverageHue
-            | Action::Watermark(_) => frame,
+            | Action::AverageHue => frame,
         };
         // Any geometric action ends the "logical source" used for the first resize.
         if !matches!(a, Action::AutoOrient(_) | Action::Quality(_) | Action::Format(_) | Action::Interlace(_))

@@ -9,6 +9,7 @@ mod foundation;
 mod hostile;
 mod language;
 mod shared;
+mod watermark;
 
 use std::future::Future;
 
@@ -36,6 +37,7 @@ fn main() {
         .chain(access::TESTS.iter())
         .chain(hostile::TESTS.iter())
         .chain(shared::TESTS.iter())
+        .chain(watermark::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

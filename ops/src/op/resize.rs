@@ -211,6 +211,31 @@ fn checked(w: u64, h: u64, limits: &OutputLimits) -> Result<(u32, u32), OpError>
     Ok((w32, h32))
 }
 
+/// Carry out a resize: plan it for a `logical` source size (the oriented source when the frame
+/// was shrunk on load; otherwise the frame's own size) with `P` relative to `main`, resample,
+/// then cut or pad.
+pub fn apply(
+    frame: Frame,
+    logical: (u32, u32),
+    main: (u32, u32),
+    r: &Resize,
+    cx: &OpContext,
+) -> Result<Frame, OpError> {
+    let plan = plan_with_main(logical.0, logical.1, main, r, &cx.limits)?;
+    let mut f = if (plan.width, plan.height) == (frame.width, frame.height) {
+        frame
+    } else {
+        crate::op::resample::resample(&frame, plan.width, plan.height)
+    };
+    if let Some(rect) = plan.crop {
+        f = crop_frame(&f, rect);
+    }
+    if let Some(pad) = &plan.pad {
+        f = pad_frame(&f, pad, cx);
+    }
+    Ok(f)
+}
+
 /// The part of `f` inside `r`. `r` is clipped to the frame, and the result is at least 1×1 when
 /// the frame is not empty.
 pub fn crop_frame(f: &Frame, r: Rect) -> Frame {
