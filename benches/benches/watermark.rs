@@ -4,6 +4,8 @@
 //!   and an image watermark with `P_` (budget: ≤ 4 ms added; the watermark object's bytes are
 //!   in memory, as when the gateway's source cache has them).
 //!
+//! - 50-frame 480x270 animated GIF → `resize,w_240` (budget: ≤ 200 ms), kept animated.
+//!
 //! Text uses the compiled-in fonts; when `/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc` is
 //! installed, a second text case uses it.
 //! Run: `cargo bench -p pixgate-benches --bench watermark`
@@ -98,6 +100,15 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.bench_function("op_clone_1024x768", |b| b.iter(|| black_box(frame.clone())));
+
+    let gif = std::fs::read(pixgate_benches::panning_gif(480, 270, 50)).expect("gif input");
+    let chain = parse_image("image/resize,w_240").expect("chain");
+    group.bench_function("gif_50x480x270_w240", |b| {
+        b.iter(|| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            black_box(run_with(&chain, black_box(&gif), &limits, deadline, &Assets::none()).expect("render"))
+        })
+    });
     group.finish();
 }
 

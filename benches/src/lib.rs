@@ -59,3 +59,33 @@ pub fn photo_jpeg(name: &str, w: u32, h: u32, grain: bool) -> PathBuf {
     std::fs::write(&out, jpeg).expect("write bench input");
     out
 }
+
+/// An animated GIF of `frames` frames of `w` x `h`, cached under `target/bench-inputs/`: a
+/// window panning across `samples/photos/retina.jpg` (resampled to twice the size), one global
+/// palette learnt from the first frame, 4/100 s per frame, looping.
+pub fn panning_gif(w: u32, h: u32, frames: u32) -> PathBuf {
+    let out = inputs_dir().join(format!("pan-{w}x{h}x{frames}.gif"));
+    if out.exists() {
+        return out;
+    }
+    let wide = photo_jpeg("retina.jpg", w * 2, h * 2, false);
+    let bytes = std::fs::read(wide).expect("bench input");
+    let big = pixgate_ops::pipeline::decode_full(&bytes).expect("decode").into_rgba();
+    let window = |i: u32| {
+        let (x0, y0) = (i * w / frames.max(1), i * h / frames.max(1));
+        let mut data = Vec::with_capacity((w * h * 4) as usize);
+        for y in y0..y0 + h {
+            let start = ((y * big.width + x0) * 4) as usize;
+            data.extend_from_slice(&big.data[start..start + (w * 4) as usize]);
+        }
+        Frame::from_raw(w, h, 4, data).expect("window")
+    };
+    use pixgate_ops::codec::animation::{GifWriter, Repeat};
+    let first = window(0);
+    let mut writer = GifWriter::new(&first, None, Repeat::Infinite).expect("writer");
+    for i in 0..frames {
+        writer.push(&window(i), 4).expect("frame");
+    }
+    std::fs::write(&out, writer.finish().expect("gif")).expect("write bench input");
+    out
+}

@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::codec::animation::{GifFrames, GifWriter};
 use crate::codec::decode::decode_frame;
 use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
 use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
@@ -20,7 +21,7 @@ use crate::op;
 pub use crate::op::watermark::Assets;
 use crate::spec::Format;
 use crate::spec::Quality;
-use crate::spec::{Action, Chain};
+use crate::spec::{Action, Chain, Resize};
 
 /// Output quality for JPEG and WebP when the chain has no `quality` action.
 pub const DEFAULT_QUALITY: u8 = 85;
@@ -235,6 +236,11 @@ pub fn run_with(
         max_pixels: limits.max_output_pixels,
         max_rotate_side: limits.max_rotate_side,
     };
+    if stays_animated(chain, &probe) {
+        let settings = output_settings(chain, probe.format, None);
+        let cx = OpContext { alpha: true, background: [255, 255, 255], limits: out_limits };
+        return run_animation(chain, source, &probe, limits, deadline, assets, &settings, &cx);
+    }
     // The last auto-orient decides; without one, OSS's documented default (1) applies.
     let auto_orient = chain
         .actions
@@ -269,7 +275,7 @@ pub fn run_with(
         frame = match a {
             Action::Resize(r) => {
                 let size = logical.take().unwrap_or((frame.width, frame.height));
-                op::resize::apply(frame, size, size, r, &cx)?
+                op::resize::apply(frame, size, size, &for_source(r, probe.format), &cx)?
             }
             Action::Crop(c) => op::crop::apply(frame, c)?,
             Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
@@ -308,8 +314,220 @@ pub fn run_with(
     Ok(Rendered { bytes, mime: settings.format.mime(), timings })
 }
 
+/// OSS never enlarges a GIF: `limit_0` does not apply to GIF sources.
+fn for_source(r: &Resize, format: SourceFormat) -> std::borrow::Cow<'_, Resize> {
+    if format == SourceFormat::Gif && !r.limit {
+        std::borrow::Cow::Owned(Resize { limit: true, ..r.clone() })
+    } else {
+        std::borrow::Cow::Borrowed(r)
+    }
+}
+
+/// Does this chain keep an animated GIF animated? Only into GIF output, and not through
+/// `rotate` or a `resize` by percentage, which OSS documents as making the result static.
+fn stays_animated(chain: &Chain, probe: &Probe) -> bool {
+    probe.format == SourceFormat::Gif
+        && probe.frames > 1
+        && output_settings(chain, probe.format, None).format == Format::Gif
+        && !chain.actions.iter().any(|a| match a {
+            Action::Rotate(_) => true,
+            Action::Resize(r) => r.percent.is_some(),
+            _ => false,
+        })
+}
+
+/// An animated GIF, one frame at a time: decode and composite a frame, run the actions on it
+/// (a watermark is prepared once, for the first frame's size), add it to the output. Memory
+/// stays at a few frames whatever the frame count; the deadline is checked after each frame.
+#[allow(clippy::too_many_arguments)]
+fn run_animation(
+    chain: &Chain,
+    source: &[u8],
+    probe: &Probe,
+    limits: &Limits,
+    deadline: Instant,
+    assets: &Assets<'_>,
+    settings: &EncodeOptions,
+    cx: &OpContext,
+) -> Result<Rendered, PipelineError> {
+    debug_assert_eq!(settings.format, Format::Gif);
+    let mut timings = Timings::default();
+    let mut frames = GifFrames::new(source, probe.frames)?;
+    // The source's colours serve while the actions only move, cut or blend its pixels; colour
+    // actions and watermarks bring new colours, so a palette is learnt from the first frame.
+    let keeps_colours = chain.actions.iter().all(|a| {
+        !matches!(
+            a,
+            Action::Watermark(_)
+                | Action::Bright(_)
+                | Action::Contrast(_)
+                | Action::Sharpen(_)
+                | Action::Blur(_)
+        )
+    });
+    let global = if keeps_colours { frames.global_palette() } else { None };
+    let repeat = frames.repeat();
+    let mut overlays: Vec<Option<op::watermark::Overlay>> = vec![None; chain.actions.len()];
+    let mut writer: Option<GifWriter> = None;
+    loop {
+        let start = Instant::now();
+        let Some((mut frame, delay)) = frames.next_frame()? else { break };
+        let decoded = Instant::now();
+        timings.decode += decoded - start;
+        for (i, a) in chain.actions.iter().enumerate() {
+            frame = match a {
+                Action::Resize(r) => {
+                    let size = (frame.width, frame.height);
+                    op::resize::apply(frame, size, size, &for_source(r, SourceFormat::Gif), cx)?
+                }
+                Action::Crop(c) => op::crop::apply(frame, c)?,
+                Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
+                Action::Circle(c) => op::circle::apply(frame, c, cx)?,
+                Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, cx)?,
+                Action::Blur(b) => op::blur::apply(frame, b),
+                Action::Bright(b) => op::bright::apply(frame, b),
+                Action::Contrast(c) => op::contrast::apply(frame, c),
+                Action::Sharpen(s) => op::sharpen::apply(frame, s),
+                Action::Watermark(w) => {
+                    if overlays[i].is_none() {
+                        let main = (frame.width, frame.height);
+                        overlays[i] = Some(op::watermark::prepare(w, main, assets, limits, cx)?);
+                    }
+                    if let Some(o) = &overlays[i] {
+                        op::watermark::draw(&mut frame, o, w);
+                    }
+                    frame
+                }
+                // Rotate never reaches here (the result would be static); the rest are settings.
+                Action::Rotate(_)
+                | Action::AutoOrient(_)
+                | Action::Quality(_)
+                | Action::Format(_)
+                | Action::Interlace(_)
+                | Action::Info
+                | Action::AverageHue => frame,
+            };
+        }
+        let transformed = Instant::now();
+        timings.transform += transformed - decoded;
+        let w = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(GifWriter::new(&frame, global.as_deref(), repeat)?),
+        };
+        w.push(&frame, delay)?;
+        timings.encode += transformed.elapsed();
+        check(deadline)?;
+    }
+    let writer = writer.ok_or_else(|| CodecError::Corrupt("the GIF has no frames".into()))?;
+    let start = Instant::now();
+    let bytes = writer.finish()?;
+    timings.encode += start.elapsed();
+    Ok(Rendered { bytes, mime: Format::Gif.mime(), timings })
+}
+
 /// A convenience for tests and benchmarks: decode → `Frame` at full size.
 pub fn decode_full(source: &[u8]) -> Result<Frame, PipelineError> {
     let probe = codec::probe(source)?;
     Ok(decode_frame(source, &probe, None)?.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::animation::{Repeat, animated};
+    use crate::spec::parse_image;
+
+    fn render(source: &[u8], chain: &str) -> Result<Rendered, PipelineError> {
+        let chain = parse_image(chain).unwrap();
+        run(&chain, source, &Limits::default(), Instant::now() + Duration::from_secs(30))
+    }
+
+    /// (width, height) and delay of each frame.
+    type Frames = Vec<((u32, u32), u16)>;
+
+    /// Frames and the loop count of a GIF.
+    fn frames(gif: &[u8]) -> (Frames, Repeat) {
+        let mut r = GifFrames::new(gif, u32::MAX).unwrap();
+        let repeat = r.repeat();
+        let mut v = Vec::new();
+        while let Some((f, d)) = r.next_frame().unwrap() {
+            v.push(((f.width, f.height), d));
+        }
+        (v, repeat)
+    }
+
+    #[test]
+    fn animated_gifs_stay_animated_through_geometry() {
+        let src = animated(60, 40, 12, gif::Repeat::Finite(2));
+        let delays: Vec<u16> = (1..=12).map(|i| 10 * i).collect();
+        for (chain, size) in [
+            ("image/resize,w_30", (30, 20)),
+            ("image/crop,w_20,h_10,g_center", (20, 10)),
+            ("image/indexcrop,x_20,i_1", (20, 40)),
+            ("image/circle,r_15", (30, 30)),
+            ("image/rounded-corners,r_10/format,gif", (60, 40)),
+            ("image/resize,w_30/bright,20/sharpen,50", (30, 20)),
+            // GIFs are never enlarged, even with limit_0
+            ("image/resize,w_120,limit_0", (60, 40)),
+        ] {
+            let out = render(&src, chain).unwrap();
+            assert_eq!(out.mime, "image/gif", "{chain}");
+            let (f, repeat) = frames(&out.bytes);
+            assert_eq!(f.len(), 12, "{chain}");
+            assert!(f.iter().all(|(s, _)| *s == size), "{chain}: {:?}", f[0]);
+            assert_eq!(f.iter().map(|(_, d)| *d).collect::<Vec<_>>(), delays, "{chain}");
+            assert_eq!(repeat, Repeat::Finite(2), "{chain}");
+        }
+        // circle: the corners are transparent in every frame
+        let out = render(&src, "image/circle,r_15").unwrap();
+        let mut r = GifFrames::new(&out.bytes, 100).unwrap();
+        while let Some((f, _)) = r.next_frame().unwrap() {
+            assert_eq!(f.pixel(0, 0)[3], 0);
+            assert_eq!(f.pixel(15, 15)[3], 255);
+        }
+    }
+
+    #[test]
+    fn rotate_percent_and_other_formats_make_it_static() {
+        let src = animated(60, 40, 5, gif::Repeat::Infinite);
+        for (chain, mime, size) in [
+            ("image/rotate,90", "image/gif", (40, 60)),
+            ("image/resize,p_50", "image/gif", (30, 20)),
+            ("image/format,png", "image/png", (60, 40)),
+            ("image/resize,w_30/format,webp", "image/webp", (30, 20)),
+        ] {
+            let out = render(&src, chain).unwrap();
+            assert_eq!(out.mime, mime, "{chain}");
+            let probe = codec::probe(&out.bytes).unwrap();
+            assert_eq!((probe.width, probe.height, probe.frames), (size.0, size.1, 1), "{chain}");
+        }
+    }
+
+    #[test]
+    fn a_watermark_is_drawn_on_every_frame() {
+        let src = animated(80, 40, 6, gif::Repeat::Infinite);
+        let text = crate::spec::encode_base64_url("水印".as_bytes());
+        let out =
+            render(&src, &format!("image/watermark,text_{text},g_nw,x_0,y_0,size_20,color_FFFFFF")).unwrap();
+        let mut r = GifFrames::new(&out.bytes, 100).unwrap();
+        let mut n = 0;
+        while let Some((f, _)) = r.next_frame().unwrap() {
+            let white = (0..20)
+                .flat_map(|y| (0..40).map(move |x| (x, y)))
+                .filter(|&(x, y)| f.pixel(x, y)[..3] == [255, 255, 255])
+                .count();
+            assert!(white > 30, "frame {n}: {white}");
+            n += 1;
+        }
+        assert_eq!(n, 6);
+    }
+
+    #[test]
+    fn frame_limits_are_checked_before_decoding() {
+        let src = animated(60, 40, 12, gif::Repeat::Infinite);
+        let chain = parse_image("image/resize,w_30").unwrap();
+        let limits = Limits { max_source_pixels: 60 * 40 * 11, ..Limits::default() };
+        let err = run(&chain, &src, &limits, Instant::now() + Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, PipelineError::Codec(CodecError::TooLarge { .. })), "{err:?}");
+    }
 }

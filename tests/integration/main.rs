@@ -2,6 +2,7 @@
 //! a real origin: a folder, or the in-process S3 server.
 
 mod access;
+mod animation;
 mod cache;
 mod deploy;
 mod engine;
@@ -38,6 +39,7 @@ fn main() {
         .chain(hostile::TESTS.iter())
         .chain(shared::TESTS.iter())
         .chain(watermark::TESTS.iter())
+        .chain(animation::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

@@ -3,6 +3,7 @@
 //! The order is always: sniff the format from the bytes, probe the header for dimensions and
 //! frame count, check the limits, and only then allocate pixels.
 
+pub mod animation;
 pub mod decode;
 pub mod encode;
 pub mod header;

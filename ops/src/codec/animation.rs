@@ -1,0 +1,492 @@
+//! Animated GIF, one frame at a time: [`GifFrames`] decodes and composites the frames
+//! (offsets, transparency and the three disposal methods), [`GifWriter`] encodes processed
+//! frames back. Neither holds more than the canvas and one frame, so memory does not grow with
+//! the frame count.
+//!
+//! Writing: one global palette for the whole animation (the source's global palette when the
+//! caller passes it, so that frames only cut or scaled keep the source's colours; otherwise a
+//! NeuQuant palette learnt from the first frame), plus one transparent entry. Each frame after the first is
+//! stored as the rectangle that changed since the previous one, unchanged pixels inside it
+//! transparent (better compression), unless it has transparent pixels of its own: then the frame
+//! before it is disposed to the background and it is stored whole. Delays and the loop count are
+//! kept.
+
+use std::io::Cursor;
+
+use crate::codec::CodecError;
+use crate::frame::Frame;
+
+/// How often the animation plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    Infinite,
+    Finite(u16),
+}
+
+fn corrupt(e: impl std::fmt::Display) -> CodecError {
+    CodecError::Corrupt(e.to_string())
+}
+
+/// The frames of a GIF, composited on its canvas, in order.
+pub struct GifFrames<'a> {
+    decoder: gif::Decoder<Cursor<&'a [u8]>>,
+    width: u32,
+    height: u32,
+    canvas: Vec<u8>,
+    /// What the last frame's disposal does before the next frame is drawn.
+    dispose: Option<(gif::DisposalMethod, [u32; 4], Option<Vec<u8>>)>,
+    left: u32,
+}
+
+impl std::fmt::Debug for GifFrames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GifFrames({}x{}, {} left)", self.width, self.height, self.left)
+    }
+}
+
+impl<'a> GifFrames<'a> {
+    /// Start reading; at most `max_frames` frames are returned (the prober counted them, and the
+    /// limits were checked against that count).
+    pub fn new(bytes: &'a [u8], max_frames: u32) -> Result<GifFrames<'a>, CodecError> {
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let decoder = opts.read_info(Cursor::new(bytes)).map_err(corrupt)?;
+        let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
+        let canvas = vec![0u8; width as usize * height as usize * 4];
+        Ok(GifFrames { decoder, width, height, canvas, dispose: None, left: max_frames })
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    pub fn repeat(&self) -> Repeat {
+        match self.decoder.repeat() {
+            gif::Repeat::Infinite => Repeat::Infinite,
+            gif::Repeat::Finite(n) => Repeat::Finite(n),
+        }
+    }
+
+    /// The global colour table (RGB triplets), if the file has one.
+    pub fn global_palette(&self) -> Option<Vec<u8>> {
+        self.decoder.global_palette().map(<[u8]>::to_vec)
+    }
+
+    /// The next frame as the whole canvas (RGBA) and its delay in hundredths of a second.
+    pub fn next_frame(&mut self) -> Result<Option<(Frame, u16)>, CodecError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let Some(f) = self.decoder.read_next_frame().map_err(corrupt)? else { return Ok(None) };
+        self.left -= 1;
+        let (w, h) = (self.width, self.height);
+        if let Some((method, [x0, y0, x1, y1], saved)) = self.dispose.take() {
+            match method {
+                gif::DisposalMethod::Background => {
+                    for y in y0..y1 {
+                        let row = (y * w) as usize * 4;
+                        self.canvas[row + x0 as usize * 4..row + x1 as usize * 4].fill(0);
+                    }
+                }
+                gif::DisposalMethod::Previous => {
+                    if let Some(saved) = saved {
+                        self.canvas = saved;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (fx, fy, fw, fh) = (u32::from(f.left), u32::from(f.top), u32::from(f.width), u32::from(f.height));
+        let (x0, y0) = (fx.min(w), fy.min(h));
+        let (x1, y1) = ((fx + fw).min(w), (fy + fh).min(h));
+        let saved = (f.dispose == gif::DisposalMethod::Previous).then(|| self.canvas.clone());
+        if f.buffer.len() >= fw as usize * fh as usize * 4 {
+            for y in y0..y1 {
+                let src_row = ((y - fy) * fw) as usize * 4;
+                let dst_row = (y * w) as usize * 4;
+                for x in x0..x1 {
+                    let s = &f.buffer[src_row + (x - fx) as usize * 4..][..4];
+                    if s[3] != 0 {
+                        self.canvas[dst_row + x as usize * 4..][..4].copy_from_slice(s);
+                    }
+                }
+            }
+        }
+        self.dispose = Some((f.dispose, [x0, y0, x1, y1], saved));
+        let frame = Frame { width: w, height: h, channels: 4, data: self.canvas.clone() };
+        Ok(Some((frame, f.delay)))
+    }
+}
+
+/// Palette entries, RGB, at most 255 (the last index is kept for transparency), and a
+/// 15-bit colour lookup: each cell holds the nearest entry (found the first time a colour of
+/// the cell is seen), or, when several entries fall in the cell, the list of them to choose
+/// from (a pixel in the cell is within 8 levels per channel of each).
+struct Palette {
+    rgb: Vec<[u8; 3]>,
+    cells: Vec<u16>,
+    shared: Vec<Vec<u8>>,
+}
+
+const UNKNOWN: u16 = u16::MAX;
+/// Cells at or above this hold `SHARED + i`: `shared[i]` lists the entries inside the cell.
+const SHARED: u16 = 0x8000;
+
+fn cell(r: u8, g: u8, b: u8) -> usize {
+    (usize::from(r >> 3) << 10) | (usize::from(g >> 3) << 5) | usize::from(b >> 3)
+}
+
+fn distance(c: [u8; 3], r: u8, g: u8, b: u8) -> u32 {
+    let d = |a: u8, b: u8| u32::from(a.abs_diff(b));
+    d(c[0], r).pow(2) * 2 + d(c[1], g).pow(2) * 4 + d(c[2], b).pow(2) * 3
+}
+
+impl Palette {
+    fn new(rgb: Vec<[u8; 3]>) -> Palette {
+        let mut cells = vec![UNKNOWN; 1 << 15];
+        let mut shared: Vec<Vec<u8>> = Vec::new();
+        for (i, c) in rgb.iter().enumerate() {
+            let at = cell(c[0], c[1], c[2]);
+            match cells[at] {
+                UNKNOWN => cells[at] = i as u16,
+                j if j >= SHARED => shared[usize::from(j - SHARED)].push(i as u8),
+                j if rgb[usize::from(j)] == *c => {}
+                j => {
+                    cells[at] = SHARED + shared.len() as u16;
+                    shared.push(vec![j as u8, i as u8]);
+                }
+            }
+        }
+        Palette { rgb, cells, shared }
+    }
+
+    fn nearest_of(&self, candidates: impl Iterator<Item = usize>, r: u8, g: u8, b: u8) -> u8 {
+        let mut best = (u32::MAX, 0usize);
+        for i in candidates {
+            let dist = distance(self.rgb[i], r, g, b);
+            if dist < best.0 {
+                best = (dist, i);
+                if dist == 0 {
+                    break;
+                }
+            }
+        }
+        best.1 as u8
+    }
+
+    fn index(&mut self, r: u8, g: u8, b: u8) -> u8 {
+        let at = cell(r, g, b);
+        match self.cells[at] {
+            UNKNOWN => {
+                let i = self.nearest_of(0..self.rgb.len(), r, g, b);
+                self.cells[at] = u16::from(i);
+                i
+            }
+            j if j >= SHARED => {
+                let list = &self.shared[usize::from(j - SHARED)];
+                self.nearest_of(list.iter().map(|&i| usize::from(i)), r, g, b)
+            }
+            i => i as u8,
+        }
+    }
+}
+
+struct Pending {
+    indices: Vec<u8>,
+    delay: u16,
+    transparent: bool,
+}
+
+/// Writes an animated GIF one processed frame at a time; every frame has the same size.
+pub struct GifWriter {
+    encoder: gif::Encoder<Vec<u8>>,
+    width: u32,
+    height: u32,
+    palette: Palette,
+    clear: u8,
+    /// The canvas as the viewer shows it after the last written frame (`None`: cleared).
+    base: Option<Vec<u8>>,
+    pending: Option<Pending>,
+}
+
+impl std::fmt::Debug for GifWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GifWriter({}x{})", self.width, self.height)
+    }
+}
+
+fn encode_error(e: impl std::fmt::Display) -> CodecError {
+    CodecError::Encode(e.to_string())
+}
+
+impl GifWriter {
+    /// A writer for `first`'s size. `global` is the source's colour table (RGB triplets), used
+    /// as the palette when given; otherwise one is learnt from `first`.
+    pub fn new(first: &Frame, global: Option<&[u8]>, repeat: Repeat) -> Result<GifWriter, CodecError> {
+        let (width, height) = (first.width, first.height);
+        if width == 0 || height == 0 || width > 65_535 || height > 65_535 {
+            return Err(CodecError::Encode(format!("a {width}x{height} GIF cannot be written")));
+        }
+        let mut rgb: Vec<[u8; 3]> = match global {
+            Some(p) if p.len() >= 3 => p.chunks_exact(3).take(255).map(|c| [c[0], c[1], c[2]]).collect(),
+            _ => learn_palette(first),
+        };
+        if rgb.is_empty() {
+            rgb.push([0, 0, 0]);
+        }
+        let clear = rgb.len() as u8;
+        let mut table: Vec<u8> = rgb.iter().flatten().copied().collect();
+        table.extend_from_slice(&[0, 0, 0]);
+        let mut encoder =
+            gif::Encoder::new(Vec::new(), width as u16, height as u16, &table).map_err(encode_error)?;
+        encoder
+            .set_repeat(match repeat {
+                Repeat::Infinite => gif::Repeat::Infinite,
+                Repeat::Finite(n) => gif::Repeat::Finite(n),
+            })
+            .map_err(encode_error)?;
+        Ok(GifWriter { encoder, width, height, palette: Palette::new(rgb), clear, base: None, pending: None })
+    }
+
+    /// Add a frame (the same size as the first) shown for `delay` hundredths of a second.
+    pub fn push(&mut self, frame: &Frame, delay: u16) -> Result<(), CodecError> {
+        if (frame.width, frame.height) != (self.width, self.height) {
+            return Err(CodecError::Encode("animation frames differ in size".into()));
+        }
+        let c = usize::from(frame.channels);
+        let mut transparent = false;
+        let mut indices = Vec::with_capacity(self.width as usize * self.height as usize);
+        for px in frame.data.chunks_exact(c) {
+            if c == 4 && px[3] < 128 {
+                transparent = true;
+                indices.push(self.clear);
+            } else {
+                indices.push(self.palette.index(px[0], px[1], px[2]));
+            }
+        }
+        let next = Pending { indices, delay, transparent };
+        if let Some(prev) = self.pending.replace(next) {
+            let clear_after = self.pending.as_ref().is_some_and(|p| p.transparent);
+            self.write(prev, clear_after)?;
+        }
+        Ok(())
+    }
+
+    /// Write the last frame and return the file.
+    pub fn finish(mut self) -> Result<Vec<u8>, CodecError> {
+        if let Some(last) = self.pending.take() {
+            self.write(last, false)?;
+        }
+        self.encoder.into_inner().map_err(encode_error)
+    }
+
+    fn write(&mut self, f: Pending, clear_after: bool) -> Result<(), CodecError> {
+        let w = self.width as usize;
+        let dispose = if clear_after { gif::DisposalMethod::Background } else { gif::DisposalMethod::Keep };
+        let mut out = gif::Frame {
+            delay: f.delay,
+            dispose,
+            transparent: Some(self.clear),
+            width: self.width as u16,
+            height: self.height as u16,
+            ..gif::Frame::default()
+        };
+        match (&self.base, f.transparent) {
+            (Some(base), false) => {
+                // only the rectangle that changed; unchanged pixels in it transparent
+                let (mut x0, mut y0, mut x1, mut y1) = (w, self.height as usize, 0, 0);
+                for (i, (a, b)) in f.indices.iter().zip(base).enumerate() {
+                    if a != b {
+                        let (x, y) = (i % w, i / w);
+                        x0 = x0.min(x);
+                        x1 = x1.max(x + 1);
+                        y0 = y0.min(y);
+                        y1 = y1.max(y + 1);
+                    }
+                }
+                if x0 >= x1 {
+                    (x0, y0, x1, y1) = (0, 0, 1, 1);
+                }
+                let mut buf = Vec::with_capacity((x1 - x0) * (y1 - y0));
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let i = y * w + x;
+                        buf.push(if f.indices[i] == base[i] { self.clear } else { f.indices[i] });
+                    }
+                }
+                out.left = x0 as u16;
+                out.top = y0 as u16;
+                out.width = (x1 - x0) as u16;
+                out.height = (y1 - y0) as u16;
+                out.buffer = buf.into();
+            }
+            _ => out.buffer = f.indices.as_slice().into(),
+        }
+        self.encoder.write_frame(&out).map_err(encode_error)?;
+        // What the viewer shows now: this frame's pixels (its holes only where it has them,
+        // over a cleared canvas), unless it is cleared again.
+        self.base = if clear_after { None } else { Some(f.indices) };
+        Ok(())
+    }
+}
+
+/// A palette of at most 255 colours learnt from a frame's opaque pixels.
+fn learn_palette(f: &Frame) -> Vec<[u8; 3]> {
+    let c = usize::from(f.channels);
+    let mut rgba = Vec::with_capacity(f.data.len() / c * 4);
+    for px in f.data.chunks_exact(c) {
+        if c == 3 || px[3] >= 128 {
+            rgba.extend_from_slice(&[px[0], px[1], px[2], 255]);
+        }
+    }
+    if rgba.is_empty() {
+        return vec![[0, 0, 0]];
+    }
+    let nq = color_quant::NeuQuant::new(10, 255, &rgba);
+    nq.color_map_rgb().chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
+#[cfg(test)]
+/// An animated GIF: `n` full frames of `w`x`h`, one colour with a 4x4 block moving along the
+/// top, delays 10·(i+1), looping `repeat`.
+pub(crate) fn animated(w: u16, h: u16, n: u16, repeat: gif::Repeat) -> Vec<u8> {
+    let palette: Vec<u8> = (0..128u8).flat_map(|i| [i * 2, 255 - i * 2, i]).collect();
+    let mut out = Vec::new();
+    {
+        let mut e = gif::Encoder::new(&mut out, w, h, &palette).unwrap();
+        e.set_repeat(repeat).unwrap();
+        for i in 0..n {
+            let mut buf = vec![40u8; usize::from(w) * usize::from(h)];
+            let bx = (usize::from(i) * 4) % usize::from(w.saturating_sub(4).max(1));
+            for y in 0..4.min(usize::from(h)) {
+                for x in bx..(bx + 4).min(usize::from(w)) {
+                    buf[y * usize::from(w) + x] = 127;
+                }
+            }
+            let f = gif::Frame {
+                width: w,
+                height: h,
+                delay: 10 * (i + 1),
+                buffer: buf.into(),
+                ..Default::default()
+            };
+            e.write_frame(&f).unwrap();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> (Vec<(Frame, u16)>, Repeat) {
+        let mut r = GifFrames::new(bytes, u32::MAX).unwrap();
+        let repeat = r.repeat();
+        let mut v = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            v.push(f);
+        }
+        (v, repeat)
+    }
+
+    #[test]
+    fn round_trip_keeps_frames_delays_loop_and_pixels() {
+        let src = animated(40, 20, 6, gif::Repeat::Finite(3));
+        let (frames, repeat) = read_all(&src);
+        assert_eq!(frames.len(), 6);
+        assert_eq!(repeat, Repeat::Finite(3));
+        let global = GifFrames::new(&src, 100).unwrap().global_palette();
+        let mut w = GifWriter::new(&frames[0].0, global.as_deref(), repeat).unwrap();
+        for (f, d) in &frames {
+            w.push(f, *d).unwrap();
+        }
+        let out = w.finish().unwrap();
+        let (again, repeat) = read_all(&out);
+        assert_eq!(repeat, Repeat::Finite(3));
+        assert_eq!(again.len(), 6);
+        for (i, ((a, da), (b, db))) in frames.iter().zip(&again).enumerate() {
+            assert_eq!(da, db, "delay {i}");
+            assert!(a.data == b.data, "pixels of frame {i}: the palette is the source's");
+        }
+        // after the first frame, only the rectangle the block moved in is stored
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut d = opts.read_info(Cursor::new(&out[..])).unwrap();
+        let mut rects = Vec::new();
+        while let Some(f) = d.read_next_frame().unwrap() {
+            rects.push((f.width, f.height));
+        }
+        assert_eq!(rects[0], (40, 20));
+        assert!(rects[1..].iter().all(|&(w, h)| w <= 8 && h <= 4), "{rects:?}");
+    }
+
+    #[test]
+    fn disposal_to_background_and_previous() {
+        // a 10x10 red frame, then a 5x5 green frame at (5,5) disposing to background, then an
+        // empty-ish frame: the canvas is clear where green was
+        let palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0];
+        let mut out = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut out, 10, 10, &palette).unwrap();
+            let f = |l, t, w, h, c: u8, dispose| gif::Frame {
+                left: l,
+                top: t,
+                width: w,
+                height: h,
+                dispose,
+                transparent: Some(3),
+                buffer: vec![c; usize::from(w * h)].into(),
+                ..Default::default()
+            };
+            e.write_frame(&f(0, 0, 10, 10, 0, gif::DisposalMethod::Keep)).unwrap();
+            e.write_frame(&f(5, 5, 5, 5, 1, gif::DisposalMethod::Background)).unwrap();
+            e.write_frame(&f(0, 0, 2, 2, 2, gif::DisposalMethod::Previous)).unwrap();
+            e.write_frame(&f(0, 0, 1, 1, 3, gif::DisposalMethod::Keep)).unwrap();
+        }
+        let (frames, _) = read_all(&out);
+        assert_eq!(frames.len(), 4);
+        assert_eq!(frames[1].0.pixel(7, 7), &[0, 255, 0, 255]);
+        assert_eq!(frames[2].0.pixel(7, 7), &[0, 0, 0, 0], "background disposal clears");
+        assert_eq!(frames[2].0.pixel(0, 0), &[0, 0, 255, 255]);
+        assert_eq!(frames[3].0.pixel(0, 0), &[255, 0, 0, 255], "previous disposal restores");
+        // transparency survives a round trip through the writer
+        let mut w = GifWriter::new(&frames[0].0, Some(&palette[..9]), Repeat::Infinite).unwrap();
+        for (f, d) in &frames {
+            w.push(f, *d).unwrap();
+        }
+        let (again, _) = read_all(&w.finish().unwrap());
+        for (i, (a, b)) in frames.iter().zip(&again).enumerate() {
+            assert!(a.0.data == b.0.data, "frame {i}");
+        }
+    }
+
+    #[test]
+    fn no_global_palette_learns_one() {
+        let mut f = Frame::filled(16, 16, &[10, 200, 30, 255]);
+        f.data[..4].copy_from_slice(&[250, 250, 250, 255]);
+        let mut w = GifWriter::new(&f, None, Repeat::Infinite).unwrap();
+        w.push(&f, 5).unwrap();
+        let (again, _) = read_all(&w.finish().unwrap());
+        let p = again[0].0.pixel(5, 5);
+        assert!(p[0].abs_diff(10) < 8 && p[1].abs_diff(200) < 8 && p[2].abs_diff(30) < 8, "{p:?}");
+        assert!(again[0].0.pixel(0, 0)[0] > 240);
+    }
+
+    #[test]
+    fn truncated_streams_stop_with_an_error_or_fewer_frames() {
+        let src = animated(40, 20, 6, gif::Repeat::Infinite);
+        for cut in [20, src.len() / 2] {
+            let Ok(mut r) = GifFrames::new(&src[..cut], 100) else { continue };
+            let mut n = 0;
+            while let Ok(Some(_)) = r.next_frame() {
+                n += 1;
+            }
+            assert!(n < 6, "{cut}: {n}");
+        }
+        // the frame cap
+        let mut r = GifFrames::new(&src, 2).unwrap();
+        assert!(r.next_frame().unwrap().is_some() && r.next_frame().unwrap().is_some());
+        assert!(r.next_frame().unwrap().is_none());
+    }
+}
