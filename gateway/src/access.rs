@@ -52,6 +52,26 @@ pub fn authorize(
     Ok(())
 }
 
+/// Source protection for the watermark images a processed request names: an anonymous
+/// `image/...` request (not a style) may not draw a protected object onto another image, or it
+/// would read the protected object's pixels. Signed requests and styles are not limited.
+pub fn authorize_watermarks(
+    bucket: &BucketConfig,
+    identity: &Identity,
+    access: Access,
+    keys: &[&str],
+) -> Result<(), GatewayError> {
+    if identity.is_signed() || access != Access::Process || !bucket.source_protection {
+        return Ok(());
+    }
+    if keys.iter().any(|k| is_protected(&bucket.protected_suffixes, k)) {
+        return Err(GatewayError::AccessDenied(
+            "A watermark image is protected: anonymous requests may only use it through a style.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Does source protection cover `key`? `*` covers every key; suffixes compare
 /// case-insensitively (`.jpg` protects `photo.JPG`).
 fn is_protected(suffixes: &[String], key: &str) -> bool {

@@ -1,10 +1,11 @@
 //! Fonts for text watermarks: found in `watermark.font_dirs` (and their subfolders) at start,
 //! each read from disk the first time a watermark asks for it, then kept.
 //!
-//! A face is known by the OSS name its file has under a Linux distribution's packages
-//! (`wqy-zenhei` = `wqy-zenhei.ttc`, `droidsansfallback` = `DroidSansFallbackFull.ttf`, the
-//! fangzheng faces by their FZ file names) and by its file name without the extension, compared
-//! without case (`type_` of `DejaVuSans` finds `DejaVuSans.ttf`).
+//! Only OSS's font names resolve (a request cannot make Pixgate load arbitrary files): a face
+//! is found by the file name a Linux distribution's package gives it (`wqy-zenhei` =
+//! `wqy-zenhei.ttc`, `droidsansfallback` = `DroidSansFallbackFull.ttf`, the fangzheng faces by
+//! their FZ file names), or by `<oss name>.ttf|.ttc|.otf`, compared without case. A file that
+//! does not load is logged and falls back until the next start.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -78,13 +79,11 @@ impl FontDirs {
         for path in &files {
             let Some(file) = path.file_name().and_then(|f| f.to_str()) else { continue };
             let file = file.to_ascii_lowercase();
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_ascii_lowercase();
             for (name, names) in KNOWN {
-                if names.contains(&file.as_str()) {
+                if names.contains(&file.as_str()) || stem == *name {
                     by_name.entry((*name).to_string()).or_insert_with(|| entry(path));
                 }
-            }
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                by_name.entry(stem.to_ascii_lowercase()).or_insert_with(|| entry(path));
             }
         }
         FontDirs { by_name }
@@ -124,14 +123,17 @@ mod tests {
         // not a real font: found by name, refused when loaded
         std::fs::write(sub.join("DroidSansFallbackFull.ttf"), b"no font").unwrap();
         std::fs::write(dir.path().join("Other.OTF"), b"no font").unwrap();
+        std::fs::write(dir.path().join("FangZhengKaiTi.TTF"), b"no font").unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
         let fonts = FontDirs::scan(&[dir.path().to_path_buf(), dir.path().join("missing")]);
         let found: Vec<_> =
             fonts.oss_fonts().into_iter().filter(|(_, p)| p.is_some()).map(|(n, _)| n).collect();
-        assert_eq!(found, ["droidsansfallback"]);
-        assert!(fonts.by_name.contains_key("other"));
-        assert!(fonts.by_name.contains_key("droidsansfallbackfull"));
+        assert_eq!(found, ["fangzhengkaiti", "droidsansfallback"]);
+        // other files are not reachable by name
+        assert!(!fonts.by_name.contains_key("other"));
+        assert!(!fonts.by_name.contains_key("droidsansfallbackfull"));
         assert!(!fonts.by_name.contains_key("notes"));
+        assert!(fonts.face("Other").is_none());
         assert!(fonts.face("DroidSansFallback").is_none());
         assert!(fonts.face("wqy-zenhei").is_none());
     }

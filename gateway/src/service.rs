@@ -312,7 +312,8 @@ impl Gateway {
             http::Method::GET | http::Method::HEAD => match process {
                 Some(p) => {
                     ctx.process.clone_from(&p);
-                    self.process(session, ctx, bucket, key, &p, method == http::Method::HEAD).await
+                    let rules = (&identity, access);
+                    self.process(session, ctx, bucket, key, &p, rules, method == http::Method::HEAD).await
                 }
                 None => {
                     ctx.route = "original";
@@ -422,6 +423,7 @@ impl Gateway {
     /// revalidated after `cache.ttl`; else the origin, within the byte limit), answer 304 when
     /// the client's copy is current, else the variant from the result cache or rendered on the
     /// worker pool (concurrent identical misses share one render).
+    #[allow(clippy::too_many_arguments)]
     async fn process(
         &self,
         session: &mut Session,
@@ -429,9 +431,11 @@ impl Gateway {
         bucket: &BucketConfig,
         key: &str,
         raw: &str,
+        (identity, access): (&auth::Identity, Access),
         head: bool,
     ) -> Result<Reply, GatewayError> {
         let chain = chain::resolve_get(bucket, raw)?;
+        access::authorize_watermarks(bucket, identity, access, &pipeline::watermark_keys(&chain)?)?;
         let json_only = chain.actions.iter().any(|a| matches!(a, Action::Info | Action::AverageHue));
         ctx.route = if json_only { "info" } else { "process" };
         if let Some(name) = pipeline::unsupported(&chain) {
@@ -710,9 +714,18 @@ impl Gateway {
         let probe = codec::probe(&source.bytes)?;
         codec::check_source(&probe, source.bytes.len() as u64, &limits)?;
         let images = self.watermark_images(bucket, &chain, deadline).await?;
+        // The watermark images' decode buffers count too (their probes were checked when read).
+        let watermarks: u64 = images
+            .iter()
+            .filter_map(|(_, s)| codec::probe(&s.bytes).ok())
+            .map(|p| pipeline::memory_estimate(&p, None))
+            .sum();
         let _pixels = match chain.actions.as_slice() {
             [Action::Info] => None,
-            _ => Some(state.budget.reserve(pipeline::memory_estimate(&probe), deadline).await?),
+            _ => {
+                let estimate = pipeline::memory_estimate(&probe, Some(&chain)) + watermarks;
+                Some(state.budget.reserve(estimate, deadline).await?)
+            }
         };
         let last_modified = source.last_modified;
         let fonts = state.fonts.clone();
@@ -762,6 +775,12 @@ impl Gateway {
             match self.load_source(&skey, deadline).await {
                 Ok((source, _)) => images.push((key.to_string(), source)),
                 Err(GatewayError::NoSuchKey) => return Err(missing()),
+                Err(GatewayError::ImageTooLarge { message, .. }) => {
+                    return Err(GatewayError::WatermarkError {
+                        message: format!("The watermark image is too large: {message}"),
+                        ec: None,
+                    });
+                }
                 Err(e) => return Err(e),
             }
         }

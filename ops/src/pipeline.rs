@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::codec::animation::{GifFrames, GifWriter};
+use crate::codec::animation::{GifFrames, GifWriter, has_local_palettes};
 use crate::codec::decode::decode_frame;
 use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
 use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
@@ -44,14 +44,19 @@ pub struct Timings {
 
 /// A conservative estimate of the memory a render of this source needs at its peak: the
 /// decoder's buffer (16-bit RGBA for formats that may carry it), the RGBA frame, and one
-/// action's output. The gateway reserves it before the job runs.
-pub fn memory_estimate(probe: &Probe) -> u64 {
+/// action's output; an animation's canvas, frame copies and the writer's index buffers; and
+/// one frame-sized overlay per watermark of `chain`. The gateway reserves it before the job
+/// runs (adding the watermark images' own estimates).
+pub fn memory_estimate(probe: &Probe, chain: Option<&Chain>) -> u64 {
     let px = u64::from(probe.width) * u64::from(probe.height);
-    let decoder = match probe.format {
-        SourceFormat::Png | SourceFormat::Tiff => 8,
-        _ => 4,
+    let per_px = match probe.format {
+        SourceFormat::Png | SourceFormat::Tiff => 8 + 4 + 4,
+        SourceFormat::Gif if probe.frames > 1 => 24,
+        _ => 4 + 4 + 4,
     };
-    px * (decoder + 4 + 4)
+    let watermarks =
+        chain.map_or(0, |c| c.actions.iter().filter(|a| matches!(a, Action::Watermark(_))).count());
+    px * (per_px + 4 * watermarks as u64)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +97,8 @@ impl std::error::Error for PipelineError {}
 /// The first part of `chain` this build cannot run, if any.
 pub fn unsupported(chain: &Chain) -> Option<&'static str> {
     chain.actions.iter().find_map(|a| match a {
-        Action::Format(Format::Heic) => Some("format,heic"),
-        Action::Format(Format::Avif) => Some("format,avif"),
+        Action::Format(Format::Heic) if !cfg!(feature = "heic") => Some("format,heic"),
+        Action::Format(Format::Avif) if !cfg!(feature = "avif") => Some("format,avif"),
         _ => None,
     })
 }
@@ -355,17 +360,19 @@ fn run_animation(
     let mut frames = GifFrames::new(source, probe.frames)?;
     // The source's colours serve while the actions only move, cut or blend its pixels; colour
     // actions and watermarks bring new colours, so a palette is learnt from the first frame.
-    let keeps_colours = chain.actions.iter().all(|a| {
-        !matches!(
+    // (So do a pad colour and per-frame colour tables the global one does not hold.)
+    let keeps_colours = chain.actions.iter().all(|a| match a {
+        Action::Resize(r) => r.mode != crate::spec::ResizeMode::Pad,
+        a => !matches!(
             a,
             Action::Watermark(_)
                 | Action::Bright(_)
                 | Action::Contrast(_)
                 | Action::Sharpen(_)
                 | Action::Blur(_)
-        )
+        ),
     });
-    let global = if keeps_colours { frames.global_palette() } else { None };
+    let global = if keeps_colours && !has_local_palettes(source) { frames.global_palette() } else { None };
     let repeat = frames.repeat();
     let mut overlays: Vec<Option<op::watermark::Overlay>> = vec![None; chain.actions.len()];
     let mut writer: Option<GifWriter> = None;
@@ -389,11 +396,13 @@ fn run_animation(
                 Action::Contrast(c) => op::contrast::apply(frame, c),
                 Action::Sharpen(s) => op::sharpen::apply(frame, s),
                 Action::Watermark(w) => {
-                    if overlays[i].is_none() {
+                    // prepared once per distinct watermark, for the first frame's size
+                    let first = chain.actions[..i].iter().position(|b| b == a).unwrap_or(i);
+                    if overlays[first].is_none() {
                         let main = (frame.width, frame.height);
-                        overlays[i] = Some(op::watermark::prepare(w, main, assets, limits, cx)?);
+                        overlays[first] = Some(op::watermark::prepare(w, main, assets, limits, cx)?);
                     }
-                    if let Some(o) = &overlays[i] {
+                    if let Some(o) = &overlays[first] {
                         op::watermark::draw(&mut frame, o, w);
                     }
                     frame
@@ -484,6 +493,18 @@ mod tests {
         while let Some((f, _)) = r.next_frame().unwrap() {
             assert_eq!(f.pixel(0, 0)[3], 0);
             assert_eq!(f.pixel(15, 15)[3], 255);
+        }
+    }
+
+    #[test]
+    fn a_pad_colour_is_not_forced_into_the_source_palette() {
+        let src = animated(60, 40, 3, gif::Repeat::Infinite);
+        let out = render(&src, "image/resize,m_pad,w_60,h_60,color_FF0000").unwrap();
+        let mut r = GifFrames::new(&out.bytes, 100).unwrap();
+        while let Some((f, _)) = r.next_frame().unwrap() {
+            assert_eq!((f.width, f.height), (60, 60));
+            let p = f.pixel(30, 2);
+            assert!(p[0] > 230 && p[1] < 25 && p[2] < 25, "{p:?}");
         }
     }
 

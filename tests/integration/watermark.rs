@@ -15,6 +15,7 @@ pub const TESTS: &[(&str, fn())] = &[
     ("watermark::image_watermark_from_the_same_bucket_on_s3", image_on_s3),
     ("watermark::cjk_text_with_no_fonts_installed", cjk_text),
     ("watermark::documented_errors", errors),
+    ("watermark::source_protection_covers_watermark_images", protection),
 ];
 
 fn b64(s: &str) -> String {
@@ -223,5 +224,26 @@ fn errors() {
         std::fs::write(root.path().join("photos/marks/none.png"), png(5, 5, [1, 2, 3, 255])).unwrap();
         let g = get(&p, "400x200.jpg", &cases[0].0).await;
         assert_eq!(g.status, StatusCode::OK);
+    });
+}
+
+fn protection() {
+    let root = fixture();
+    let p = Pixgate::start(&format!(
+        "[origin]\nkind = \"fs\"\nroot = \"{}\"\n[buckets.photos]\nsource_protection = true\n\
+         protected_suffixes = [\".png\"]\n[buckets.photos.styles]\nmarked = \"image/watermark,image_{}\"\n",
+        root.path().display(),
+        b64("marks/red.png")
+    ));
+    block(async {
+        // Anonymous image/... may not draw a protected object onto an unprotected one.
+        let g = get(&p, "400x200.jpg", &format!("image/watermark,image_{}", b64("marks/red.png"))).await;
+        assert_eq!(g.status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&g.body));
+        assert_eq!(g.field("Code").as_deref(), Some("AccessDenied"));
+        // Text watermarks and styles the bucket defines are fine.
+        let g = get(&p, "400x200.jpg", &format!("image/watermark,text_{}", b64("ok"))).await;
+        assert_eq!(g.status, StatusCode::OK);
+        let g = get(&p, "400x200.jpg", "style/marked").await;
+        assert_eq!(g.status, StatusCode::OK, "{}", String::from_utf8_lossy(&g.body));
     });
 }

@@ -27,6 +27,26 @@ fn corrupt(e: impl std::fmt::Display) -> CodecError {
     CodecError::Corrupt(e.to_string())
 }
 
+/// The canvas's pixel count from the logical screen descriptor.
+fn header_canvas(bytes: &[u8]) -> Option<u64> {
+    let w = u16::from_le_bytes([*bytes.get(6)?, *bytes.get(7)?]);
+    let h = u16::from_le_bytes([*bytes.get(8)?, *bytes.get(9)?]);
+    Some(u64::from(w) * u64::from(h))
+}
+
+/// Does any frame carry its own colour table? (Frames are skipped, not decoded.)
+pub fn has_local_palettes(bytes: &[u8]) -> bool {
+    let mut opts = gif::DecodeOptions::new();
+    opts.skip_frame_decoding(true);
+    let Ok(mut d) = opts.read_info(Cursor::new(bytes)) else { return false };
+    while let Ok(Some(f)) = d.next_frame_info() {
+        if f.palette.is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The frames of a GIF, composited on its canvas, in order.
 pub struct GifFrames<'a> {
     decoder: gif::Decoder<Cursor<&'a [u8]>>,
@@ -50,6 +70,12 @@ impl<'a> GifFrames<'a> {
     pub fn new(bytes: &'a [u8], max_frames: u32) -> Result<GifFrames<'a>, CodecError> {
         let mut opts = gif::DecodeOptions::new();
         opts.set_color_output(gif::ColorOutput::RGBA);
+        // A frame's rectangle may claim up to 65535x65535; anything beyond the canvas is never
+        // shown, so a frame's buffer may be at most the canvas (plus slack for rounding).
+        let canvas = header_canvas(bytes).unwrap_or(0);
+        if let Some(limit) = std::num::NonZeroU64::new(canvas * 4 + (1 << 20)) {
+            opts.set_memory_limit(gif::MemoryLimit::Bytes(limit));
+        }
         let decoder = opts.read_info(Cursor::new(bytes)).map_err(corrupt)?;
         let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
         let canvas = vec![0u8; width as usize * height as usize * 4];
@@ -292,7 +318,9 @@ impl GifWriter {
             ..gif::Frame::default()
         };
         match (&self.base, f.transparent) {
-            (Some(base), false) => {
+            // A frame cleared after it is shown must cover the whole canvas: the background
+            // disposal clears only the frame's own rectangle.
+            (Some(base), false) if !clear_after => {
                 // only the rectangle that changed; unchanged pixels in it transparent
                 let (mut x0, mut y0, mut x1, mut y1) = (w, self.height as usize, 0, 0);
                 for (i, (a, b)) in f.indices.iter().zip(base).enumerate() {
@@ -308,6 +336,7 @@ impl GifWriter {
                     (x0, y0, x1, y1) = (0, 0, 1, 1);
                 }
                 let mut buf = Vec::with_capacity((x1 - x0) * (y1 - y0));
+                // unchanged pixels are transparent: they show the previous frame
                 for y in y0..y1 {
                     for x in x0..x1 {
                         let i = y * w + x;
@@ -318,6 +347,12 @@ impl GifWriter {
                 out.top = y0 as u16;
                 out.width = (x1 - x0) as u16;
                 out.height = (y1 - y0) as u16;
+                out.buffer = buf.into();
+            }
+            (Some(base), false) => {
+                // whole canvas, unchanged pixels transparent
+                let buf: Vec<u8> =
+                    f.indices.iter().zip(base).map(|(&i, &b)| if i == b { self.clear } else { i }).collect();
                 out.buffer = buf.into();
             }
             _ => out.buffer = f.indices.as_slice().into(),
@@ -459,6 +494,43 @@ mod tests {
         for (i, (a, b)) in frames.iter().zip(&again).enumerate() {
             assert!(a.0.data == b.0.data, "frame {i}");
         }
+    }
+
+    #[test]
+    fn a_frame_before_a_transparent_one_is_cleared_whole() {
+        // red; red with one blue pixel; red with one hole: the hole must not show blue or red
+        let red = Frame::filled(10, 10, &[255, 0, 0, 255]);
+        let mut dot = red.clone();
+        dot.data[..4].copy_from_slice(&[0, 0, 255, 255]);
+        let mut hole = red.clone();
+        let at = (9 * 10 + 9) * 4;
+        hole.data[at..at + 4].copy_from_slice(&[0, 0, 0, 0]);
+        let palette = [255, 0, 0, 0, 0, 255];
+        let mut w = GifWriter::new(&red, Some(&palette), Repeat::Infinite).unwrap();
+        for f in [&red, &dot, &hole] {
+            w.push(f, 10).unwrap();
+        }
+        let (again, _) = read_all(&w.finish().unwrap());
+        assert_eq!(again[1].0.pixel(0, 0), &[0, 0, 255, 255]);
+        assert_eq!(again[2].0.pixel(9, 9)[3], 0, "the hole is transparent");
+        assert_eq!(again[2].0.pixel(0, 0), &[255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn frames_larger_than_the_canvas_are_refused() {
+        let mut out = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut out, 4, 4, &[0, 0, 0, 255, 255, 255]).unwrap();
+            let f = gif::Frame {
+                width: 4000,
+                height: 4000,
+                buffer: vec![1u8; 16_000_000].into(),
+                ..Default::default()
+            };
+            e.write_frame(&f).unwrap();
+        }
+        let mut r = GifFrames::new(&out, 10).unwrap();
+        assert!(r.next_frame().is_err());
     }
 
     #[test]

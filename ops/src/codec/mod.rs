@@ -7,6 +7,8 @@ pub mod animation;
 pub mod decode;
 pub mod encode;
 pub mod header;
+#[cfg(any(feature = "heic", feature = "avif"))]
+pub mod heif;
 pub mod jpeg_quality;
 
 use std::io::Cursor;
@@ -168,19 +170,26 @@ fn gif_frames(bytes: &[u8], cap: u32) -> u32 {
 /// BMP and WebP are read by `header`; TIFF needs the `image` crate's decoder to find its IFD.
 pub fn probe(bytes: &[u8]) -> Result<Probe, CodecError> {
     let format = sniff(bytes).ok_or(CodecError::Unsupported("the bytes are not a known image format"))?;
-    let Some(f) = format.image_format() else {
-        return Err(CodecError::NeedsFeature("HEIC and AVIF sources are not supported by this build"));
-    };
-    let (width, height) = match header::dimensions(bytes, format) {
-        Some(d) => d,
-        None => ImageReader::with_format(Cursor::new(bytes), f).into_dimensions().map_err(corrupt)?,
+    let (width, height) = match (header::dimensions(bytes, format), format.image_format()) {
+        (Some(d), _) => d,
+        (None, Some(f)) => {
+            ImageReader::with_format(Cursor::new(bytes), f).into_dimensions().map_err(corrupt)?
+        }
+        #[cfg(feature = "heic")]
+        (None, None) => heif::dimensions(bytes)?,
+        #[cfg(not(feature = "heic"))]
+        (None, None) => {
+            return Err(CodecError::NeedsFeature(
+                "HEIC and AVIF sources need Pixgate built with the heic feature",
+            ));
+        }
     };
     if width == 0 || height == 0 {
         return Err(CodecError::Corrupt("the image has no pixels".into()));
     }
     let frames = match format {
         // Enough to exceed any pixel limit is enough to count.
-        SourceFormat::Gif => gif_frames(bytes, 100_000),
+        SourceFormat::Gif => gif_frames(bytes, 10_000_000),
         _ => 1,
     };
     Ok(Probe { format, width, height, frames })

@@ -66,10 +66,23 @@ impl Assets<'_> {
     }
 }
 
-/// A watermark ready to draw: RGBA, opacity applied.
+/// A watermark ready to draw: RGBA, opacity applied. Without `fill_1` it is already cut to
+/// the part that lands on the image, and `at` is where that part goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overlay {
     pub frame: Frame,
+    at: Option<(i64, i64)>,
+}
+
+impl Overlay {
+    /// Nothing would be drawn (fully transparent, or entirely outside the image).
+    pub fn is_empty(&self) -> bool {
+        self.frame.width == 0 || self.frame.height == 0
+    }
+}
+
+fn empty() -> Frame {
+    Frame { width: 0, height: 0, channels: 4, data: Vec::new() }
 }
 
 fn wm_error(message: impl Into<String>, ec: Option<&'static str>) -> OpError {
@@ -109,7 +122,33 @@ pub fn prepare(
             px[3] = ((u32::from(px[3]) * wm.opacity + 50) / 100) as u8;
         }
     }
-    Ok(Overlay { frame })
+    if frame.data.chunks_exact(4).all(|p| p[3] == 0) {
+        return Ok(Overlay { frame: empty(), at: None });
+    }
+    if wm.fill {
+        return Ok(Overlay { frame, at: None });
+    }
+    // Keep only what lands on the image.
+    let (left, top) = position(wm, main.0, main.1, frame.width, frame.height);
+    let x0 = left.max(0);
+    let y0 = top.max(0);
+    let x1 = (left + i64::from(frame.width)).min(i64::from(main.0));
+    let y1 = (top + i64::from(frame.height)).min(i64::from(main.1));
+    if x0 >= x1 || y0 >= y1 {
+        return Ok(Overlay { frame: empty(), at: None });
+    }
+    let rect = op::resize::Rect {
+        x: (x0 - left) as u32,
+        y: (y0 - top) as u32,
+        w: (x1 - x0) as u32,
+        h: (y1 - y0) as u32,
+    };
+    let frame = if (rect.w, rect.h) == (frame.width, frame.height) {
+        frame
+    } else {
+        op::resize::crop_frame(&frame, rect)
+    };
+    Ok(Overlay { frame, at: Some((x0, y0)) })
 }
 
 fn image_part(
@@ -130,6 +169,16 @@ fn image_part(
             wm_error(format!("The watermark image is too large: {message}"), None)
         }
         other => undecodable(other),
+    })?;
+    // A watermark is drawn onto an output-sized image: larger ones are refused before decoding.
+    cx.limits.check(probe.width, probe.height).map_err(|_| {
+        wm_error(
+            format!(
+                "The watermark image is {}x{}; it may be at most {} pixels a side and {} pixels.",
+                probe.width, probe.height, cx.limits.max_side, cx.limits.max_pixels
+            ),
+            None,
+        )
     })?;
     let (mut frame, _) = decode_frame(bytes, &probe, None).map_err(undecodable)?;
     if let Some(o) = orientation(bytes) {
@@ -187,7 +236,11 @@ fn text_part(t: &WatermarkText, fonts: &dyn FontSource, cx: &OpContext) -> Resul
         }
     }
     if !t.rotate.is_multiple_of(360) {
-        frame = op::rotate::apply(frame, &Rotate { angle: t.rotate }, &alpha_cx(cx))?;
+        // The rotate action's 4096 px source limit is about images; text is only held to the
+        // output limits.
+        let mut cx = alpha_cx(cx);
+        cx.limits.max_rotate_side = cx.limits.max_side;
+        frame = op::rotate::apply(frame, &Rotate { angle: t.rotate }, &cx)?;
     }
     Ok(frame)
 }
@@ -239,10 +292,19 @@ pub fn position(wm: &Watermark, bw: u32, bh: u32, w: u32, h: u32) -> (i64, i64) 
     (left, top)
 }
 
-/// Composite `overlay` on `base` where `wm` places it (tiled with `fill_1`).
+/// Small tiles are first repeated into a block at least this wide and tall, so that tiling
+/// costs a few blends per block rather than one per tiny tile.
+const MIN_TILE: u32 = 256;
+
+/// Composite `overlay` on `base` where `wm` places it (tiled with `fill_1`). `base` has the
+/// size `prepare` was given.
 pub fn draw(base: &mut Frame, overlay: &Overlay, wm: &Watermark) {
     let o = &overlay.frame;
-    if o.width == 0 || o.height == 0 || base.width == 0 || base.height == 0 {
+    if overlay.is_empty() || base.width == 0 || base.height == 0 {
+        return;
+    }
+    if let Some((left, top)) = overlay.at {
+        blend(base, o, left, top);
         return;
     }
     let (left, top) = position(wm, base.width, base.height, o.width, o.height);
@@ -252,6 +314,27 @@ pub fn draw(base: &mut Frame, overlay: &Overlay, wm: &Watermark) {
     }
     let step_x = i64::from(o.width) + i64::from(wm.padx);
     let step_y = i64::from(o.height) + i64::from(wm.pady);
+    // Repeat a small tile into a block of whole steps, no larger than needed for the image.
+    let reps = |step: i64, side: u32| -> i64 {
+        let want = i64::from(MIN_TILE.min(side.max(1)));
+        ((want + step - 1) / step).max(1)
+    };
+    let (kx, ky) = (reps(step_x, base.width), reps(step_y, base.height));
+    let block;
+    let (tile, step_x, step_y) = if kx > 1 || ky > 1 {
+        let (bw, bh) = ((kx * step_x) as u32, (ky * step_y) as u32);
+        let mut b = Frame::filled(bw, bh, &[0, 0, 0, 0]);
+        for j in 0..ky {
+            for i in 0..kx {
+                copy_into(&mut b, o, (i * step_x) as u32, (j * step_y) as u32);
+            }
+        }
+        block = b;
+        (&block, i64::from(bw), i64::from(bh))
+    } else {
+        (o, step_x, step_y)
+    };
+    let o = tile;
     let first = |start: i64, step: i64, size: i64| start - (start + size).div_euclid(step) * step;
     let x0 = first(left, step_x, i64::from(o.width));
     let y0 = first(top, step_y, i64::from(o.height));
@@ -538,6 +621,30 @@ mod tests {
         let err =
             run(white(10, 10), &format!("image_{}", b64("x.png")), &[("x.png", b"plain text")]).unwrap_err();
         assert!(matches!(err, OpError::Watermark { ec: None, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn tiny_tiles_and_oversized_images() {
+        let dot = png(1, 1, RED);
+        let f =
+            run(white(100, 100), &format!("image_{},fill_1,padx_1,pady_1", b64("d.png")), &[("d.png", &dot)])
+                .unwrap();
+        let n = f.data.chunks_exact(3).filter(|p| p == &[255, 0, 0]).count();
+        assert_eq!(n, 2500);
+        // a watermark image over the output limits is refused before it is decoded
+        let big = png(300, 300, RED);
+        let assets = Assets { images: vec![("b.png", &big[..])], fonts: &text::BundledOnly };
+        let cx = OpContext {
+            limits: crate::frame::OutputLimits { max_side: 200, ..Default::default() },
+            ..Default::default()
+        };
+        let err =
+            apply(white(10, 10), &wm(&format!("image_{}", b64("b.png"))), &assets, &Limits::default(), &cx)
+                .unwrap_err();
+        assert!(matches!(err, OpError::Watermark { .. }), "{err:?}");
+        // rotated text is held to the output limits, not the rotate action's 4096 px
+        let long = b64(&"W".repeat(60));
+        assert!(run(white(100, 100), &format!("text_{long},size_100,rotate_30"), &[]).is_ok());
     }
 
     #[test]
