@@ -497,6 +497,33 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "heic")]
+    fn heic_sources_and_outputs() {
+        use crate::codec::encode::{EncodeOptions, encode};
+        let f = Frame::filled(80, 60, &[200, 40, 40]);
+        let heic =
+            encode(&f, &EncodeOptions { format: Format::Heic, quality: 80, progressive: false }).unwrap();
+        let probe = codec::probe(&heic).unwrap();
+        assert_eq!((probe.format, probe.width, probe.height), (SourceFormat::Heic, 80, 60));
+        let out = render(&heic, "image/resize,w_40").unwrap();
+        assert_eq!(out.mime, "image/heic");
+        let out = render(&heic, "image/resize,w_40/format,jpg").unwrap();
+        assert_eq!(out.mime, "image/jpeg");
+        let back = decode_full(&out.bytes).unwrap();
+        assert_eq!((back.width, back.height), (40, 30));
+        assert!(back.pixel(20, 15)[0] > 150, "{:?}", back.pixel(20, 15));
+        let info = render(&heic, "image/info").unwrap();
+        assert!(String::from_utf8(info.bytes).unwrap().contains("\"Format\": {\"value\": \"heic\"}"));
+        #[cfg(feature = "avif")]
+        {
+            let avif = render(&heic, "image/format,avif").unwrap();
+            assert_eq!(avif.mime, "image/avif");
+            assert_eq!(codec::probe(&avif.bytes).unwrap().format, SourceFormat::Avif);
+            assert_eq!(decode_full(&avif.bytes).unwrap().width, 80);
+        }
+    }
+
+    #[test]
     fn a_pad_colour_is_not_forced_into_the_source_palette() {
         let src = animated(60, 40, 3, gif::Repeat::Infinite);
         let out = render(&src, "image/resize,m_pad,w_60,h_60,color_FF0000").unwrap();

@@ -140,6 +140,10 @@ fn docker_systemd_nginx() {
     }
     assert!(dockerfile.contains(&format!("http://127.0.0.1:{}/healthz", config.admin_listen.port())));
     assert!(dockerfile.contains("USER 10001"), "runs as a non-root user");
+    assert!(dockerfile.contains("--features heic,avif"), "the image has HEIC and AVIF");
+    for package in ["libheif1", "fonts-wqy-zenhei", "fonts-wqy-microhei", "fonts-droid-fallback"] {
+        assert!(dockerfile.contains(package), "the runtime image installs {package}");
+    }
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.dockerignore").is_file());
 
     // systemd: the command line is Pixgate's.

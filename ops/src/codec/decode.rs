@@ -35,6 +35,10 @@ fn image_error(e: image::ImageError) -> CodecError {
 
 /// EXIF orientation from any container kamadak-exif reads.
 pub fn orientation(bytes: &[u8]) -> Option<u16> {
+    // libheif applies a HEIF file's own rotation and mirroring while decoding.
+    if matches!(super::sniff(bytes), Some(SourceFormat::Heic | SourceFormat::Avif)) {
+        return None;
+    }
     let exif = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok()?;
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
     let v = field.value.get_uint(0)?;
@@ -63,6 +67,14 @@ pub fn decode_frame(
                 Some(f) => f,
                 None => decode_jpeg(bytes, probe)?,
             }
+        }
+        #[cfg(feature = "heic")]
+        SourceFormat::Heic | SourceFormat::Avif => {
+            let (frame, icc) = super::heif::decode(bytes)?;
+            if (frame.width, frame.height) != (probe.width, probe.height) {
+                return Err(corrupt("the dimensions changed between probe and decode"));
+            }
+            to_srgb(frame, icc.as_deref())
         }
         _ => decode_other(bytes, probe)?,
     };

@@ -27,7 +27,10 @@ fn failed(e: impl std::fmt::Display) -> CodecError {
 
 /// Does this output format keep an alpha channel?
 pub fn keeps_alpha(format: Format) -> bool {
-    matches!(format, Format::Png | Format::Webp | Format::Bmp | Format::Tiff | Format::Gif)
+    matches!(
+        format,
+        Format::Png | Format::Webp | Format::Bmp | Format::Tiff | Format::Gif | Format::Heic | Format::Avif
+    )
 }
 
 pub fn encode(frame: &Frame, opts: &EncodeOptions) -> Result<Vec<u8>, CodecError> {
@@ -98,8 +101,17 @@ pub fn encode(frame: &Frame, opts: &EncodeOptions) -> Result<Vec<u8>, CodecError
             let mut e = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
             e.encode(&rgba.data, w, h, image::ExtendedColorType::Rgba8).map_err(failed)?;
         }
-        Format::Heic | Format::Avif => {
-            return Err(CodecError::NeedsFeature("HEIC and AVIF output are not supported by this build"));
+        #[cfg(feature = "heic")]
+        Format::Heic => out = super::heif::encode_heic(frame, opts.quality)?,
+        #[cfg(not(feature = "heic"))]
+        Format::Heic => {
+            return Err(CodecError::NeedsFeature("HEIC output needs Pixgate built with the heic feature"));
+        }
+        #[cfg(feature = "avif")]
+        Format::Avif => out = super::heif::encode_avif(frame, opts.quality)?,
+        #[cfg(not(feature = "avif"))]
+        Format::Avif => {
+            return Err(CodecError::NeedsFeature("AVIF output needs Pixgate built with the avif feature"));
         }
     }
     Ok(out)
@@ -147,8 +159,22 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "heic"))]
     fn heic_is_not_built_in() {
         let e = encode(&frame(3), &EncodeOptions { format: Format::Heic, quality: 80, progressive: false });
         assert!(matches!(e, Err(CodecError::NeedsFeature(_))));
+    }
+
+    #[test]
+    #[cfg(feature = "avif")]
+    fn avif_output_is_an_avif_file() {
+        for channels in [3, 4] {
+            let bytes = encode(
+                &frame(channels),
+                &EncodeOptions { format: Format::Avif, quality: 70, progressive: false },
+            )
+            .unwrap();
+            assert_eq!(crate::codec::sniff(&bytes), Some(SourceFormat::Avif));
+        }
     }
 }
