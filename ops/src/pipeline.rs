@@ -282,23 +282,8 @@ pub fn run_with(
                 let size = logical.take().unwrap_or((frame.width, frame.height));
                 op::resize::apply(frame, size, size, &for_source(r, probe.format), &cx)?
             }
-            Action::Crop(c) => op::crop::apply(frame, c)?,
-            Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
-            Action::Circle(c) => op::circle::apply(frame, c, &cx)?,
-            Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, &cx)?,
-            Action::Rotate(r) => op::rotate::apply(frame, r, &cx)?,
-            Action::Blur(b) => op::blur::apply(frame, b),
-            Action::Bright(b) => op::bright::apply(frame, b),
-            Action::Contrast(c) => op::contrast::apply(frame, c),
-            Action::Sharpen(s) => op::sharpen::apply(frame, s),
             Action::Watermark(w) => op::watermark::apply(frame, w, assets, limits, &cx)?,
-            // Settings, handled above; info/average-hue only stand alone.
-            Action::AutoOrient(_)
-            | Action::Quality(_)
-            | Action::Format(_)
-            | Action::Interlace(_)
-            | Action::Info
-            | Action::AverageHue => frame,
+            other => apply_pixels(frame, other, &cx)?,
         };
         // Any geometric action ends the "logical source" used for the first resize.
         if !matches!(a, Action::AutoOrient(_) | Action::Quality(_) | Action::Format(_) | Action::Interlace(_))
@@ -317,6 +302,32 @@ pub fn run_with(
     let bytes = encode(&frame, &settings)?;
     let timings = Timings { decode, transform, encode: encode_start.elapsed() };
     Ok(Rendered { bytes, mime: settings.format.mime(), timings })
+}
+
+/// One action that needs only the frame and its context: every action but `resize` and
+/// `watermark`, which the two loops (a still image, an animation's frames) plan themselves.
+fn apply_pixels(frame: Frame, a: &Action, cx: &OpContext) -> Result<Frame, OpError> {
+    Ok(match a {
+        Action::Crop(c) => op::crop::apply(frame, c)?,
+        Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
+        Action::Circle(c) => op::circle::apply(frame, c, cx)?,
+        Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, cx)?,
+        Action::Rotate(r) => op::rotate::apply(frame, r, cx)?,
+        Action::Blur(b) => op::blur::apply(frame, b),
+        Action::Bright(b) => op::bright::apply(frame, b),
+        Action::Contrast(c) => op::contrast::apply(frame, c),
+        Action::Sharpen(s) => op::sharpen::apply(frame, s),
+        // Planned by the callers; settings were handled before decoding; info/average-hue
+        // only stand alone.
+        Action::Resize(_)
+        | Action::Watermark(_)
+        | Action::AutoOrient(_)
+        | Action::Quality(_)
+        | Action::Format(_)
+        | Action::Interlace(_)
+        | Action::Info
+        | Action::AverageHue => frame,
+    })
 }
 
 /// OSS never enlarges a GIF: `limit_0` does not apply to GIF sources.
@@ -387,14 +398,6 @@ fn run_animation(
                     let size = (frame.width, frame.height);
                     op::resize::apply(frame, size, size, &for_source(r, SourceFormat::Gif), cx)?
                 }
-                Action::Crop(c) => op::crop::apply(frame, c)?,
-                Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
-                Action::Circle(c) => op::circle::apply(frame, c, cx)?,
-                Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, cx)?,
-                Action::Blur(b) => op::blur::apply(frame, b),
-                Action::Bright(b) => op::bright::apply(frame, b),
-                Action::Contrast(c) => op::contrast::apply(frame, c),
-                Action::Sharpen(s) => op::sharpen::apply(frame, s),
                 Action::Watermark(w) => {
                     // prepared once per distinct watermark, for the first frame's size
                     let first = chain.actions[..i].iter().position(|b| b == a).unwrap_or(i);
@@ -407,14 +410,8 @@ fn run_animation(
                     }
                     frame
                 }
-                // Rotate never reaches here (the result would be static); the rest are settings.
-                Action::Rotate(_)
-                | Action::AutoOrient(_)
-                | Action::Quality(_)
-                | Action::Format(_)
-                | Action::Interlace(_)
-                | Action::Info
-                | Action::AverageHue => frame,
+                // (rotate never reaches here: it makes the result static)
+                other => apply_pixels(frame, other, cx)?,
             };
         }
         let transformed = Instant::now();
