@@ -67,11 +67,15 @@ impl Assets<'_> {
 }
 
 /// A watermark ready to draw: RGBA, opacity applied. Without `fill_1` it is already cut to
-/// the part that lands on the image, and `at` is where that part goes.
+/// the part that lands on the image, and `at` is where that part goes. With `fill_1`, `frame`
+/// is the tile (small tiles repeated into a block, see [`MIN_TILE`]) laid `step` apart, and
+/// `tile` is one watermark's size, which anchors the grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overlay {
     pub frame: Frame,
     at: Option<(i64, i64)>,
+    tile: (u32, u32),
+    step: (u32, u32),
 }
 
 impl Overlay {
@@ -123,10 +127,12 @@ pub fn prepare(
         }
     }
     if frame.data.chunks_exact(4).all(|p| p[3] == 0) {
-        return Ok(Overlay { frame: empty(), at: None });
+        return Ok(Overlay { frame: empty(), at: None, tile: (0, 0), step: (0, 0) });
     }
     if wm.fill {
-        return Ok(Overlay { frame, at: None });
+        let tile = (frame.width, frame.height);
+        let (frame, step) = tile_block(frame, wm, main);
+        return Ok(Overlay { frame, at: None, tile, step });
     }
     // Keep only what lands on the image.
     let (left, top) = position(wm, main.0, main.1, frame.width, frame.height);
@@ -135,7 +141,7 @@ pub fn prepare(
     let x1 = (left + i64::from(frame.width)).min(i64::from(main.0));
     let y1 = (top + i64::from(frame.height)).min(i64::from(main.1));
     if x0 >= x1 || y0 >= y1 {
-        return Ok(Overlay { frame: empty(), at: None });
+        return Ok(Overlay { frame: empty(), at: None, tile: (0, 0), step: (0, 0) });
     }
     let rect = op::resize::Rect {
         x: (x0 - left) as u32,
@@ -148,7 +154,8 @@ pub fn prepare(
     } else {
         op::resize::crop_frame(&frame, rect)
     };
-    Ok(Overlay { frame, at: Some((x0, y0)) })
+    let tile = (frame.width, frame.height);
+    Ok(Overlay { frame, at: Some((x0, y0)), tile, step: tile })
 }
 
 fn image_part(
@@ -296,6 +303,27 @@ pub fn position(wm: &Watermark, bw: u32, bh: u32, w: u32, h: u32) -> (i64, i64) 
 /// costs a few blends per block rather than one per tiny tile.
 const MIN_TILE: u32 = 256;
 
+/// The tile and its step (`padx`/`pady` after it). A tile smaller than [`MIN_TILE`] (or the
+/// image's side, if smaller) is repeated into a block of whole steps at least that large, so
+/// that tiling costs a few blends per block rather than one per tiny tile.
+fn tile_block(tile: Frame, wm: &Watermark, main: (u32, u32)) -> (Frame, (u32, u32)) {
+    let step_x = tile.width + wm.padx;
+    let step_y = tile.height + wm.pady;
+    let reps = |step: u32, side: u32| MIN_TILE.min(side.max(1)).div_ceil(step).max(1);
+    let (kx, ky) = (reps(step_x, main.0), reps(step_y, main.1));
+    if kx == 1 && ky == 1 {
+        return (tile, (step_x, step_y));
+    }
+    let mut block = Frame::filled(kx * step_x, ky * step_y, &[0, 0, 0, 0]);
+    for j in 0..ky {
+        for i in 0..kx {
+            copy_into(&mut block, &tile, i * step_x, j * step_y);
+        }
+    }
+    let step = (block.width, block.height);
+    (block, step)
+}
+
 /// Composite `overlay` on `base` where `wm` places it (tiled with `fill_1`). `base` has the
 /// size `prepare` was given.
 pub fn draw(base: &mut Frame, overlay: &Overlay, wm: &Watermark) {
@@ -307,34 +335,9 @@ pub fn draw(base: &mut Frame, overlay: &Overlay, wm: &Watermark) {
         blend(base, o, left, top);
         return;
     }
-    let (left, top) = position(wm, base.width, base.height, o.width, o.height);
-    if !wm.fill {
-        blend(base, o, left, top);
-        return;
-    }
-    let step_x = i64::from(o.width) + i64::from(wm.padx);
-    let step_y = i64::from(o.height) + i64::from(wm.pady);
-    // Repeat a small tile into a block of whole steps, no larger than needed for the image.
-    let reps = |step: i64, side: u32| -> i64 {
-        let want = i64::from(MIN_TILE.min(side.max(1)));
-        ((want + step - 1) / step).max(1)
-    };
-    let (kx, ky) = (reps(step_x, base.width), reps(step_y, base.height));
-    let block;
-    let (tile, step_x, step_y) = if kx > 1 || ky > 1 {
-        let (bw, bh) = ((kx * step_x) as u32, (ky * step_y) as u32);
-        let mut b = Frame::filled(bw, bh, &[0, 0, 0, 0]);
-        for j in 0..ky {
-            for i in 0..kx {
-                copy_into(&mut b, o, (i * step_x) as u32, (j * step_y) as u32);
-            }
-        }
-        block = b;
-        (&block, i64::from(bw), i64::from(bh))
-    } else {
-        (o, step_x, step_y)
-    };
-    let o = tile;
+    // Tiles (or blocks) `step` apart, on the grid through the anchored position of one tile.
+    let (left, top) = position(wm, base.width, base.height, overlay.tile.0, overlay.tile.1);
+    let (step_x, step_y) = (i64::from(overlay.step.0), i64::from(overlay.step.1));
     let first = |start: i64, step: i64, size: i64| start - (start + size).div_euclid(step) * step;
     let x0 = first(left, step_x, i64::from(o.width));
     let y0 = first(top, step_y, i64::from(o.height));
