@@ -64,14 +64,20 @@ pub struct Source {
     pub checked_at: Instant,
 }
 
-/// FNV-1a over the bytes: a content validator for origins that send no ETag.
-fn content_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
+/// FNV-1a from `seed` (the standard offset basis is `0xcbf2_9ce4_8422_2325`) over `parts` in
+/// order: stable across builds and machines, for validators and ETags.
+pub fn fnv1a(seed: u64, parts: &[&[u8]]) -> u64 {
+    let mut h = seed;
+    for &b in parts.iter().flat_map(|p| p.iter()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01B3);
     }
     h
+}
+
+/// A content validator for origins that send no ETag.
+fn content_hash(bytes: &[u8]) -> u64 {
+    fnv1a(0xcbf2_9ce4_8422_2325, &[bytes])
 }
 
 impl Source {

@@ -1,4 +1,4 @@
-//! The bucket's rules for a request whose identity is known (contract §2 `[buckets.*]`): the
+//! The bucket's rules for a request whose identity is known (`[buckets.*]`, docs/reference.md#config-buckets): the
 //! private ACL, OSS's hotlink protection (referer patterns) and source protection.
 
 use crate::auth::Identity;

@@ -9,9 +9,9 @@ use pingora::protocols::http::ServerSession;
 
 use pixgate_cache::{Caches, Purge};
 
+use crate::address::Query;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::route::Query;
 use crate::shared::SharedTier;
 
 pub struct Admin {

@@ -1,23 +1,19 @@
-//! Command line (contract §1), logging set-up and the Pingora server.
+//! Command line (docs/reference.md#command-line) and the Pingora server.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ExecutionPhase, RunArgs, Server};
 
 use crate::admin::Admin;
-use crate::config::{self, CliOverrides, Config, LogFormat, OriginConfig};
-use crate::metrics::Metrics;
-use crate::origin::Origin;
-use crate::origin::fs::FsOrigin;
-use crate::origin::metered::Metered;
-use crate::origin::s3::{S3Origin, S3Settings};
-use crate::service::{Gateway, State};
+use crate::config::{self, CliOverrides, Config, OriginConfig};
+use crate::service::Gateway;
 use crate::shutdown::Signals;
+use crate::state::State;
 
 /// Exit code for an invalid configuration.
 pub const EXIT_CONFIG: i32 = 2;
@@ -30,7 +26,7 @@ pub const EXIT_CONFIG: i32 = 2;
     long_about = None
 )]
 struct Cli {
-    /// TOML configuration file (contract §2). Every key has a default.
+    /// TOML configuration file (docs/reference.md#configuration). Every key has a default.
     #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Overrides server.listen.
@@ -113,70 +109,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-/// The log writer's guard: dropping it flushes the lines still queued. Taken by
-/// [`flush_logs`] before the process exits.
-static LOG_GUARD: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
-    std::sync::Mutex::new(None);
-
-/// Write out every queued log line (call before exiting the process).
-pub fn flush_logs() {
-    if let Ok(mut g) = LOG_GUARD.lock() {
-        g.take();
-    }
-}
-
-/// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
-/// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
-fn init_logging(format: LogFormat) {
-    let filter =
-        std::env::var("PIXGATE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
-    // Pingora's own start-up chatter is only interesting when asked for.
-    let filter = if filter.contains("pingora") {
-        filter
-    } else {
-        format!("{filter},pingora_core=warn,pingora_proxy=warn,pingora=warn")
-    };
-    let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        // The writer thread drains every queued line, then flushes: under load, many lines
-        // leave in one write.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
-    if let Ok(mut g) = LOG_GUARD.lock() {
-        *g = Some(guard);
-    }
-    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(writer);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
-}
-
-fn build_origin(config: &Config) -> Result<Arc<dyn Origin>, String> {
-    match &config.origin {
-        OriginConfig::Fs { root } => {
-            let fs = FsOrigin::new(root).map_err(|e| format!("origin.root {}: {e}", root.display()))?;
-            Ok(Arc::new(fs))
-        }
-        OriginConfig::S3 { endpoint, region, force_path_style, static_keys, max_connections } => {
-            let settings = S3Settings {
-                endpoint: endpoint.clone(),
-                region: region.clone(),
-                force_path_style: *force_path_style,
-                static_keys: static_keys.clone(),
-                max_idle_connections: *max_connections,
-                timeout: config.origin_timeout,
-            };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start a runtime: {e}"))?;
-            Ok(Arc::new(rt.block_on(S3Origin::new(&settings))))
-        }
-    }
-}
-
 /// Does a TCP connection to `addr` (the loopback address for an unspecified one) succeed
 /// within about a second?
 fn accepts(addr: std::net::SocketAddr) -> bool {
@@ -199,7 +131,7 @@ fn accepts(addr: std::net::SocketAddr) -> bool {
 
 /// Start the server; returns the exit code once it stops.
 fn serve(config: Config, upgrade: bool) -> i32 {
-    init_logging(config.log_format);
+    crate::logging::init(config.log_format);
     // Fail early and clearly when an address is taken (on upgrade, the old process holds them).
     let check = if upgrade { vec![] } else { vec![config.listen, config.admin_listen] };
     for addr in check {
@@ -208,17 +140,6 @@ fn serve(config: Config, upgrade: bool) -> i32 {
             return 1;
         }
     }
-    let origin = match build_origin(&config) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("pixgate: {e}");
-            return 1;
-        }
-    };
-    let metrics = Metrics::new();
-    let origin: Arc<dyn Origin> =
-        Arc::new(Metered::new(origin, metrics.clone(), config.origin_max_requests, config.origin_timeout));
-    let inflight = Arc::new(AtomicUsize::new(0));
     let ready = Arc::new(AtomicBool::new(false));
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
 
@@ -239,44 +160,20 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         OriginConfig::Fs { root } => format!("fs:{}", root.display()),
         OriginConfig::S3 { endpoint, .. } => format!("s3:{}", endpoint.as_deref().unwrap_or("aws")),
     };
-    let pool = match crate::worker::Pool::new(config.workers, config.queue, metrics.clone()) {
-        Ok(p) => p,
+    let state = match State::build(config) {
+        Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("pixgate: cannot start the image workers: {e}");
+            eprintln!("pixgate: {e}");
             return 1;
         }
     };
-    let max_memory = config.max_memory;
-    let caches = pixgate_cache::Caches::new(pixgate_cache::Settings {
-        result_max_bytes: config.result_max_bytes,
-        source_max_bytes: config.source_max_bytes,
-        ttl: config.cache_ttl,
-    });
-    let shared = config
-        .shared
-        .clone()
-        .map(|c| Arc::new(crate::shared::SharedTier::new(origin.clone(), c, metrics.clone())));
-    let fonts = Arc::new(crate::fonts::FontDirs::scan(&config.font_dirs));
-    for (name, path) in fonts.oss_fonts() {
-        match path {
-            Some(p) => tracing::info!(font = name, path = %p.display(), "watermark font"),
-            None => tracing::info!(font = name, "watermark font not installed; text falls back"),
-        }
-    }
-    let config = Arc::new(config);
-    let state = Arc::new(State {
-        config: config.clone(),
-        origin,
-        metrics: metrics.clone(),
-        inflight: inflight.clone(),
-        pool,
-        budget: crate::worker::MemoryBudget::new(max_memory),
-        caches: caches.clone(),
-        shared: shared.clone(),
-        fonts,
-    });
-    let mut proxy =
-        pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { state }, "pixgate");
+    let (config, metrics, caches, shared) =
+        (state.config.clone(), state.metrics.clone(), state.caches.clone(), state.shared.clone());
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway { state: state.clone() },
+        "pixgate",
+    );
     // A response whose header and body fit in the write buffer leaves in one write (Pingora's
     // default buffer, 1460 bytes, sends the header and the body separately).
     let write_buffer = config.write_buffer;
@@ -305,7 +202,7 @@ fn serve(config: Config, upgrade: bool) -> i32 {
                         eprintln!(
                             "pixgate: cannot listen on {listen}: the listener does not accept connections"
                         );
-                        flush_logs();
+                        crate::logging::flush();
                         std::process::exit(1);
                     }
                     ready_flag.store(true, Ordering::Release);
@@ -319,8 +216,8 @@ fn serve(config: Config, upgrade: bool) -> i32 {
         }
     });
 
-    let signals = Signals { inflight, ready, grace: shutdown_timeout };
+    let signals = Signals { inflight: state.inflight.clone(), ready, grace: shutdown_timeout };
     server.run(RunArgs { shutdown_signal: Box::new(signals) });
-    flush_logs();
+    crate::logging::flush();
     0
 }

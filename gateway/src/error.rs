@@ -79,12 +79,33 @@ pub enum GatewayError {
     },
     /// The origin failed (refused, reset, 5xx, malformed answer).
     BadGateway(String),
-    /// The origin, or the whole request, took longer than allowed.
-    GatewayTimeout(&'static str),
+    /// The origin, the processing or the whole request took longer than allowed.
+    GatewayTimeout(Stage),
     /// A bug: the detail is logged, the client sees a generic message.
     Internal(String),
     /// The client went away while its response was being written. Never sent; logged.
     ClientGone(String),
+}
+
+/// What ran out of time, for [`GatewayError::GatewayTimeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// An origin request (the origin's fault).
+    Origin,
+    /// The image work on the worker pool.
+    Processing,
+    /// The whole request, until its response started.
+    Request,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Origin => "origin",
+            Stage::Processing => "processing",
+            Stage::Request => "request",
+        }
+    }
 }
 
 /// What the client gets for an error.
@@ -204,12 +225,12 @@ impl GatewayError {
             E::BadGateway(_) => {
                 (502, "BadGateway", None, "The origin object store failed to answer.".into(), Fault::Origin)
             }
-            E::GatewayTimeout(what) => (
+            E::GatewayTimeout(stage) => (
                 504,
                 "GatewayTimeout",
                 None,
-                format!("The {what} took longer than allowed."),
-                if *what == "origin" { Fault::Origin } else { Fault::Internal },
+                format!("The {} took longer than allowed.", stage.as_str()),
+                if *stage == Stage::Origin { Fault::Origin } else { Fault::Internal },
             ),
             E::Internal(_) => (
                 500,
@@ -223,6 +244,30 @@ impl GatewayError {
             }
         };
         PublicError { status, code, ec, message, fault }
+    }
+
+    /// The `reason` label of `pixgate_rejected_total`, for refusals that are counted there.
+    pub fn rejected(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::ImageTooLarge { .. } => Some("limit"),
+            GatewayError::SlowDown => Some("overload"),
+            GatewayError::AccessDenied(_)
+            | GatewayError::InvalidAccessKeyId
+            | GatewayError::SignatureDoesNotMatch
+            | GatewayError::RequestTimeTooSkewed => Some("auth"),
+            _ => None,
+        }
+    }
+
+    /// Headers an error response carries besides the envelope's own.
+    pub fn extra_headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            GatewayError::InvalidRange { size: Some(size) } => {
+                vec![("content-range", format!("bytes */{size}"))]
+            }
+            GatewayError::MethodNotAllowed => vec![("allow", "GET, HEAD, POST".into())],
+            _ => Vec::new(),
+        }
     }
 
     /// The detail for the log (may name internals; never sent to the client).
@@ -272,7 +317,7 @@ impl From<PipelineError> for GatewayError {
             PipelineError::NotImplemented(name) => GatewayError::NotImplemented(format!(
                 "{name} is not implemented yet in this version of Pixgate."
             )),
-            PipelineError::Deadline => GatewayError::GatewayTimeout("processing"),
+            PipelineError::Deadline => GatewayError::GatewayTimeout(Stage::Processing),
         }
     }
 }
@@ -320,7 +365,7 @@ impl From<OriginError> for GatewayError {
             OriginError::NoSuchBucket => GatewayError::NoSuchBucket,
             OriginError::InvalidKey(m) => GatewayError::InvalidObjectName(m),
             OriginError::RangeNotSatisfiable { size } => GatewayError::InvalidRange { size },
-            OriginError::Timeout => GatewayError::GatewayTimeout("origin"),
+            OriginError::Timeout => GatewayError::GatewayTimeout(Stage::Origin),
             OriginError::Failed(m) => GatewayError::BadGateway(m),
         }
     }
@@ -383,7 +428,7 @@ mod tests {
             (GatewayError::NoSuchStyle("s".into()), 404, "NoSuchStyle"),
             (GatewayError::MethodNotAllowed, 405, "MethodNotAllowed"),
             (GatewayError::BadGateway("connection refused".into()), 502, "BadGateway"),
-            (GatewayError::GatewayTimeout("origin"), 504, "GatewayTimeout"),
+            (GatewayError::GatewayTimeout(Stage::Origin), 504, "GatewayTimeout"),
             (GatewayError::Internal("panic at x.rs:1".into()), 500, "InternalError"),
             (GatewayError::InvalidRange { size: Some(3) }, 416, "InvalidRange"),
             (GatewayError::BadRequest("x".into()), 400, "BadRequest"),

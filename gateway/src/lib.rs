@@ -3,20 +3,26 @@
 //! S3, XML, signatures, Prometheus and configuration files. See ARCHITECTURE.md.
 
 pub mod access;
+pub mod access_log;
+pub mod address;
 pub mod admin;
 pub mod auth;
-pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fonts;
+mod handlers;
+mod logging;
 pub mod metrics;
 pub mod mime;
 pub mod origin;
+pub mod render;
+pub mod respond;
 pub mod route;
 pub mod service;
 pub mod shared;
 mod shutdown;
+pub mod state;
 pub mod worker;
 
 /// The binary's entry point.

@@ -1,4 +1,4 @@
-//! Prometheus metric families (contract §6). Labels never carry keys, buckets or raw parameters.
+//! Prometheus metric families (docs/reference.md#metrics). Labels never carry keys, buckets or raw parameters.
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,

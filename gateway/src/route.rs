@@ -1,236 +1,408 @@
-//! Request addressing (contract §3): custom domain, virtual-hosted, path-style; key decoding;
-//! query parameters and the CDN-like retain/filter rule.
+//! From a request to a typed [`Route`]: the request's size limits, addressing, the signature,
+//! the bucket's access rules and the processing chain (styles resolved, from the chains the
+//! configuration parsed at load). Everything after this module works on these values; nothing
+//! sees the raw `x-oss-process` string again.
 
-use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use crate::config::{Config, QueryMode};
+use pingora::http::RequestHeader;
+use pixgate_cache::SourceKey;
+use pixgate_ops::pipeline;
+use pixgate_ops::spec::{self, Chain, Process as Asked, ProcessRequest};
+
+use crate::access::{self, Access};
+use crate::access_log::{RequestLog, RouteKind};
+use crate::address::{self, Query};
+use crate::auth::{self, Identity};
+use crate::config::{BucketConfig, Config};
 use crate::error::GatewayError;
+use crate::origin::RangeSpec;
 
-/// Where a request points, before bucket settings (styles, ACL) are applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The bucket name as Pixgate knows it (a configured bucket or an origin sub-folder).
-    pub bucket: String,
-    /// The decoded object key (may be empty for bucket-level requests).
+/// The longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// The most header bytes (names, values, separators) a request may carry.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The largest `sys/saveas` request body accepted.
+pub const MAX_SAVEAS_BODY: usize = 16 * 1024;
+
+/// What a request asks for, checked and typed.
+#[derive(Debug)]
+pub enum Route {
+    /// `GET`/`HEAD` of an object as stored.
+    Original(Original),
+    /// `GET`/`HEAD` of a processed object (`x-oss-process`, a style, or the delimiter form).
+    Process(Process),
+    /// `POST ...?x-oss-process`: render and store (`sys/saveas`); the chain is in the body.
+    SaveAs(SaveAs),
+}
+
+/// One object of a configured (or implicit) bucket.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub bucket: Arc<BucketConfig>,
+    /// The key as the client names it (without the bucket's prefix).
     pub key: String,
 }
 
-/// Query parameters in request order. Names are decoded; a value that is not valid
-/// percent-encoded UTF-8 is kept as an error and only reported if the parameter is used, so a
-/// malformed parameter that the CDN rule ignores cannot fail a request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
-    pub params: Vec<(String, Result<String, String>)>,
+impl Object {
+    /// The key at the origin: the bucket's prefix and the key.
+    pub fn origin_key(&self) -> String {
+        format!("{}{}", self.bucket.prefix, self.key)
+    }
+
+    /// The source cache's key of this object.
+    pub fn source_key(&self) -> SourceKey {
+        SourceKey { bucket: self.bucket.origin_bucket.as_str().into(), key: self.origin_key().into() }
+    }
+
+    /// Another object of the same bucket (a watermark image, a saveas target).
+    pub fn sibling(&self, key: &str) -> Object {
+        Object { bucket: self.bucket.clone(), key: key.to_string() }
+    }
 }
 
-impl Query {
-    pub fn parse(raw: Option<&str>) -> Query {
-        let mut params = Vec::new();
-        let Some(raw) = raw else { return Query { params } };
-        for part in raw.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            // A name that does not decode cannot be one Pixgate uses: skip it.
-            let Some(k) = decode(k) else { continue };
-            let v = decode(v).map(|v| v.into_owned()).ok_or_else(|| part.to_string());
-            params.push((k.into_owned(), v));
+/// The request's conditional headers.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<SystemTime>,
+}
+
+#[derive(Debug)]
+pub struct Original {
+    pub object: Object,
+    pub head: bool,
+    pub conditions: Conditions,
+    /// The `Range` asked for; dropped when `If-Range` is present (the whole object is safe).
+    pub range: Option<RangeSpec>,
+}
+
+#[derive(Debug)]
+pub struct Process {
+    pub object: Object,
+    pub chain: Arc<Chain>,
+    /// The distinct watermark objects the chain names (at most three).
+    pub watermarks: Vec<String>,
+    pub head: bool,
+    pub conditions: Conditions,
+}
+
+#[derive(Debug)]
+pub struct SaveAs {
+    pub object: Object,
+    pub content_length: Option<u64>,
+    pub content_md5: Option<String>,
+    pub content_sha256: Option<String>,
+}
+
+/// A `sys/saveas` request once its body is read: what to render and where to write it.
+#[derive(Debug)]
+pub struct SaveAsJob {
+    pub source: Object,
+    pub chain: Arc<Chain>,
+    pub watermarks: Vec<String>,
+    pub target: Object,
+    /// The target bucket as the body named it (empty: the source bucket), for the answer.
+    pub target_bucket_named: String,
+}
+
+fn header<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
+    req.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl Conditions {
+    fn of(req: &RequestHeader) -> Conditions {
+        Conditions {
+            if_none_match: header(req, "if-none-match").map(str::to_string),
+            if_modified_since: header(req, "if-modified-since")
+                .and_then(|v| httpdate::parse_http_date(v).ok()),
         }
-        Query { params }
+    }
+}
+
+/// Route one request; `log` learns the bucket, key, chain and kind as they become known, so
+/// an error's access-log line names them too.
+pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Result<Route, GatewayError> {
+    check_size(req)?;
+    let host = header(req, "host").or_else(|| req.uri.host());
+    let target = address::target(config, host, req.uri.path())?;
+    check_key(&target.key, "The object name")?;
+    log.bucket.clone_from(&target.bucket);
+    log.key.clone_from(&target.key);
+    let post = req.method == http::Method::POST;
+    if post {
+        log.kind = RouteKind::SaveAs;
+    }
+    if target.bucket.is_empty() {
+        return Err(GatewayError::NotImplemented(
+            "Pixgate serves objects; listing buckets is not supported.".into(),
+        ));
+    }
+    let bucket = config.bucket(&target.bucket).ok_or(GatewayError::NoSuchBucket)?;
+    if target.key.is_empty() {
+        return Err(GatewayError::NotImplemented(
+            "Pixgate serves objects; bucket-level requests are not supported.".into(),
+        ));
+    }
+    // The signature covers the key as addressed (a delimiter style included).
+    let signed = auth::Request {
+        method: req.method.as_str(),
+        bucket: &target.bucket,
+        key: &target.key,
+        query: req.uri.query(),
+        headers: &req.headers,
+    };
+    let identity = auth::authenticate(&signed, &config.credentials, &config.region, SystemTime::now())?;
+    let query = Query::parse(req.uri.query());
+    let referer = header(req, "referer");
+    let object = Object { bucket, key: target.key };
+    if post {
+        if !query.contains("x-oss-process") {
+            return Err(GatewayError::MethodNotAllowed);
+        }
+        access::authorize(&object.bucket, &identity, Access::SaveAs, &object.key, referer)?;
+        return Ok(Route::SaveAs(SaveAs {
+            object,
+            content_length: header(req, "content-length").and_then(|v| v.trim().parse().ok()),
+            content_md5: header(req, "content-md5").map(str::to_string),
+            content_sha256: header(req, "x-oss-content-sha256").map(str::to_string),
+        }));
+    }
+    let retained = query.retained(config.query, &config.retain);
+    let ask = Ask::of(&retained, object, log)?;
+    access::authorize(&ask.object().bucket, &identity, ask.access(), &ask.object().key, referer)?;
+    let head = match req.method {
+        http::Method::GET => false,
+        http::Method::HEAD => true,
+        _ => return Err(GatewayError::MethodNotAllowed),
+    };
+    let conditions = Conditions::of(req);
+    match ask {
+        Ask::Original(object) => {
+            // If-Range: serving the whole object is always safe.
+            let range = match header(req, "if-range") {
+                Some(_) => None,
+                None => header(req, "range").and_then(RangeSpec::parse),
+            };
+            Ok(Route::Original(Original { object, head, conditions, range }))
+        }
+        ask => {
+            let (object, chain, watermarks) = ask.chain(&identity)?;
+            if chain.actions.iter().any(|a| a.is_standalone()) {
+                log.kind = RouteKind::Info;
+            }
+            Ok(Route::Process(Process { object, chain, watermarks, head, conditions }))
+        }
+    }
+}
+
+/// The request target and header limits.
+fn check_size(req: &RequestHeader) -> Result<(), GatewayError> {
+    if req.uri.path_and_query().map_or(0, |p| p.as_str().len()) > MAX_URI_BYTES {
+        return Err(GatewayError::UriTooLong);
+    }
+    if req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>() > MAX_HEADER_BYTES {
+        return Err(GatewayError::HeadersTooLarge);
+    }
+    Ok(())
+}
+
+/// A key Pixgate addresses: no `.`/`..` segments (they could leave a bucket's prefix on stores
+/// that normalise paths), at most OSS's key length.
+fn check_key(key: &str, what: &str) -> Result<(), GatewayError> {
+    if address::has_dot_segment(key) {
+        return Err(GatewayError::InvalidObjectName(format!(
+            "{what} must not contain \".\" or \"..\" segments."
+        )));
+    }
+    if key.len() > spec::MAX_KEY_BYTES {
+        return Err(GatewayError::InvalidObjectName(format!(
+            "{what} is longer than {} bytes.",
+            spec::MAX_KEY_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// What a GET or HEAD asks of an object, before the bucket's rules are applied.
+enum Ask {
+    Original(Object),
+    /// `/<key><delimiter><style>`: a style of the bucket, known to exist.
+    DelimiterStyle(Object, String),
+    /// `x-oss-process=...`, parsed (an error is reported after the access rules).
+    Query(Object, Result<ProcessRequest, spec::SpecError>),
+}
+
+impl Ask {
+    fn of(retained: &Query, object: Object, log: &mut RequestLog) -> Result<Ask, GatewayError> {
+        if let Some(raw) = retained.get("x-oss-process")? {
+            log.process = raw.to_string();
+            log.kind = RouteKind::Process;
+            return Ok(Ask::Query(object, spec::parse_process(raw)));
+        }
+        let bucket = &object.bucket;
+        let styles = &bucket.styles;
+        let Some((base, style)) =
+            address::split_style(&object.key, &bucket.style_delimiters, |n| styles.contains_key(n))
+        else {
+            return Ok(Ask::Original(object));
+        };
+        let (base, style) = (base.to_string(), style.to_string());
+        log.key.clone_from(&base);
+        log.process = format!("style/{style}");
+        log.kind = RouteKind::Process;
+        Ok(Ask::DelimiterStyle(object.sibling(&base), style))
     }
 
-    /// The first value of a parameter (OSS uses the first when a parameter repeats).
-    pub fn get(&self, name: &str) -> Result<Option<&str>, GatewayError> {
-        match self.params.iter().find(|(k, _)| k == name) {
-            None => Ok(None),
-            Some((_, Ok(v))) => Ok(Some(v.as_str())),
-            Some((_, Err(raw))) => Err(bad_query(raw)),
+    fn object(&self) -> &Object {
+        match self {
+            Ask::Original(o) | Ask::DelimiterStyle(o, _) | Ask::Query(o, _) => o,
         }
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.params.iter().any(|(k, _)| k == name)
+    /// Which of the bucket's rules apply: a style is what source protection lets through.
+    fn access(&self) -> Access {
+        match self {
+            Ask::Original(_) => Access::Original,
+            Ask::DelimiterStyle(..) => Access::Style,
+            Ask::Query(_, Ok(ProcessRequest { process: Asked::Style(_), saveas: None })) => Access::Style,
+            Ask::Query(..) => Access::Process,
+        }
     }
 
-    /// Apply the CDN rule: `retain` keeps only the listed names, `filter` drops everything.
-    pub fn retained(&self, mode: QueryMode, retain: &[String]) -> Query {
-        let params = match mode {
-            QueryMode::Filter => Vec::new(),
-            QueryMode::Retain => {
-                self.params.iter().filter(|(k, _)| retain.iter().any(|r| r == k)).cloned().collect()
+    /// The chain to render, its watermark objects (checked against source protection) and
+    /// what this build cannot do.
+    fn chain(self, identity: &Identity) -> Result<(Object, Arc<Chain>, Vec<String>), GatewayError> {
+        let access = self.access();
+        let (object, chain) = match self {
+            Ask::Original(_) => unreachable!("originals have no chain"),
+            Ask::DelimiterStyle(object, name) => {
+                let chain =
+                    object.bucket.styles.get(&name).cloned().ok_or(GatewayError::NoSuchStyle(name))?;
+                (object, chain)
+            }
+            Ask::Query(object, parsed) => {
+                let (chain, saveas) = resolve(&object.bucket, parsed?)?;
+                if saveas.is_some() {
+                    return Err(GatewayError::InvalidArgument(
+                        "sys/saveas is only allowed in a POST request.".into(),
+                    ));
+                }
+                (object, chain)
             }
         };
-        Query { params }
+        let watermarks = checked_watermarks(&chain)?;
+        let keys: Vec<&str> = watermarks.iter().map(String::as_str).collect();
+        access::authorize_watermarks(&object.bucket, identity, access, &keys)?;
+        check_supported(&chain)?;
+        Ok((object, chain, watermarks))
     }
 }
 
-fn bad_query(part: &str) -> GatewayError {
-    let shown: String = part.chars().take(64).collect();
-    GatewayError::InvalidArgument(format!(
-        "The query parameter \"{shown}\" is not valid percent-encoded UTF-8."
-    ))
+/// A parsed `x-oss-process` with its style looked up in `bucket`.
+fn resolve(
+    bucket: &BucketConfig,
+    parsed: ProcessRequest,
+) -> Result<(Arc<Chain>, Option<spec::SaveAs>), GatewayError> {
+    let chain = match parsed.process {
+        Asked::Image(chain) => Arc::new(chain),
+        Asked::Style(name) => bucket.styles.get(&name).cloned().ok_or(GatewayError::NoSuchStyle(name))?,
+    };
+    Ok((chain, parsed.saveas))
 }
 
-/// Percent-decode (a literal `+` stays a `+`, as in S3 and OSS object keys); `None` when the
-/// result is not UTF-8 or an escape is malformed.
-pub fn decode(s: &str) -> Option<Cow<'_, str>> {
-    if !s.contains('%') {
-        return Some(Cow::Borrowed(s));
+fn checked_watermarks(chain: &Chain) -> Result<Vec<String>, GatewayError> {
+    Ok(pipeline::watermark_keys(chain)?.into_iter().map(str::to_string).collect())
+}
+
+fn check_supported(chain: &Chain) -> Result<(), GatewayError> {
+    match pipeline::unsupported(chain) {
+        Some(name) => Err(GatewayError::NotImplemented(format!(
+            "{name} is not implemented yet in this version of Pixgate."
+        ))),
+        None => Ok(()),
     }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = |c: u8| (c as char).to_digit(16);
-            let hi = b.get(i + 1).copied().and_then(hex)?;
-            let lo = b.get(i + 2).copied().and_then(hex)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
+}
+
+impl SaveAs {
+    /// Refuse a body whose declared length is over [`MAX_SAVEAS_BODY`] before reading it.
+    pub fn check_length(&self) -> Result<(), GatewayError> {
+        match self.content_length {
+            Some(n) if n > MAX_SAVEAS_BODY as u64 => Err(GatewayError::EntityTooLarge),
+            _ => Ok(()),
         }
     }
-    String::from_utf8(out).ok().map(Cow::Owned)
-}
 
-/// Find the bucket and key of a request from its Host header and path (query excluded).
-pub fn target(config: &Config, host: Option<&str>, path: &str) -> Result<Target, GatewayError> {
-    let decoded = decode(path).ok_or_else(|| {
-        GatewayError::InvalidObjectName("The object name is not valid percent-encoded UTF-8.".into())
-    })?;
-    if decoded.contains('\0') {
-        return Err(GatewayError::InvalidObjectName("The object name contains a NUL character.".into()));
-    }
-    let path = decoded.strip_prefix('/').unwrap_or(&decoded);
-    let host = host.map(|h| strip_port(h).trim_end_matches('.').to_ascii_lowercase());
-
-    if let Some(host) = host.as_deref() {
-        // 1. A bucket's custom domain.
-        if let Some(b) = config.buckets.values().find(|b| b.domains.iter().any(|d| d == host)) {
-            return Ok(Target { bucket: b.name.clone(), key: path.to_string() });
+    /// The body `x-oss-process=<chain>|sys/saveas,o_<key>[,b_<bucket>]`, checked against its
+    /// digests and the configuration.
+    pub fn job(self, config: &Config, body: &[u8], log: &mut RequestLog) -> Result<SaveAsJob, GatewayError> {
+        self.check_digests(body)?;
+        let text = std::str::from_utf8(body)
+            .map_err(|_| GatewayError::InvalidArgument("The request body is not UTF-8 text.".into()))?;
+        let raw = text.trim().strip_prefix("x-oss-process=").ok_or_else(|| {
+            GatewayError::InvalidArgument(
+                "The request body must be x-oss-process=<process>|sys/saveas,o_<base64 key>.".into(),
+            )
+        })?;
+        // SDKs send the chain as it is; a form-encoded one is decoded (a literal `+` stays).
+        let raw = address::decode(raw).map(|r| r.into_owned()).unwrap_or_else(|| raw.to_string());
+        log.process.clone_from(&raw);
+        let (chain, saveas) = resolve(&self.object.bucket, spec::parse_process(&raw)?)?;
+        let Some(saveas) = saveas else {
+            return Err(GatewayError::InvalidArgument(
+                "A POST with x-oss-process needs |sys/saveas,o_<base64 key>[,b_<base64 bucket>].".into(),
+            ));
+        };
+        if chain.actions.iter().any(|a| a.is_standalone()) {
+            // `image/info|sys/saveas` is refused by the parser; a style naming them is refused here.
+            return Err(GatewayError::InvalidArgument(
+                "info and average-hue answer JSON and cannot be saved with |sys/saveas.".into(),
+            ));
         }
-        // 2. Virtual-hosted: <bucket>.<domain>.
-        for d in &config.domains {
-            if let Some(label) = host.strip_suffix(d.as_str()).and_then(|p| p.strip_suffix('.'))
-                && !label.is_empty()
-                && !label.contains('.')
-            {
-                return Ok(Target { bucket: label.to_string(), key: path.to_string() });
+        check_supported(&chain)?;
+        if address::has_dot_segment(&saveas.object) {
+            return Err(GatewayError::InvalidObjectName(
+                "The sys/saveas target key must not contain \".\" or \"..\" segments.".into(),
+            ));
+        }
+        let target_bucket = match saveas.bucket.as_deref() {
+            None => self.object.bucket.clone(),
+            Some(b) if b == self.object.bucket.name => self.object.bucket.clone(),
+            Some(b) => config.buckets.get(b).cloned().ok_or_else(|| {
+                GatewayError::AccessDenied(
+                    "sys/saveas writes only to the source bucket or a bucket listed in the configuration."
+                        .into(),
+                )
+            })?,
+        };
+        let watermarks = checked_watermarks(&chain)?;
+        Ok(SaveAsJob {
+            source: self.object,
+            chain,
+            watermarks,
+            target: Object { bucket: target_bucket, key: saveas.object },
+            target_bucket_named: saveas.bucket.unwrap_or_default(),
+        })
+    }
+
+    /// A body must match the digests its request declares (and may have signed): `Content-MD5`
+    /// and an `x-oss-content-sha256` other than `UNSIGNED-PAYLOAD`.
+    fn check_digests(&self, body: &[u8]) -> Result<(), GatewayError> {
+        use base64::Engine;
+        use sha2::Digest;
+        if let Some(md5) = &self.content_md5 {
+            let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+            if md5.trim() != actual {
+                return Err(GatewayError::BadDigest);
             }
         }
-    }
-    // 3. Path-style.
-    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-    Ok(Target { bucket: bucket.to_string(), key: key.to_string() })
-}
-
-/// Does a key have a `.` or `..` path segment (`/` or `\` separated)? Such keys could leave
-/// a bucket's prefix on stores that normalise paths; Pixgate refuses them everywhere.
-pub fn has_dot_segment(key: &str) -> bool {
-    key.split(['/', '\\']).any(|seg| seg == "." || seg == "..")
-}
-
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        // [::1]:8080
-        return host.split_once(']').map(|(h, _)| &h[1..]).unwrap_or(host);
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    }
-}
-
-/// The delimiter form of a style: `/<key><delim><name>` where `<name>` is a style of the bucket.
-pub fn split_style<'a>(
-    key: &'a str,
-    delimiters: &[String],
-    is_style: impl Fn(&str) -> bool,
-) -> Option<(&'a str, &'a str)> {
-    delimiters
-        .iter()
-        .filter_map(|d| key.rsplit_once(d.as_str()))
-        .filter(|(k, name)| !k.is_empty() && is_style(name))
-        // The delimiter closest to the end wins ("a-b!small" with "-" and "!" → style "small").
-        .min_by_key(|(_, name)| name.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{CliOverrides, load};
-
-    fn config(toml: &str) -> (tempfile::TempDir, Config) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, toml).unwrap();
-        let cli = CliOverrides { root: Some(dir.path().to_str().unwrap().into()), ..Default::default() };
-        let c = load(Some(&path), &[], &cli).unwrap();
-        (dir, c)
-    }
-
-    #[test]
-    fn addressing_in_contract_order() {
-        let (_d, c) = config(
-            "[server]\ndomains = [\"img.example.com\"]\n[buckets.photos]\ndomains = [\"cdn.example.org\"]\n",
-        );
-        let t = |host: Option<&str>, path: &str| target(&c, host, path).unwrap();
-        assert_eq!(
-            t(Some("cdn.example.org"), "/a/b.jpg"),
-            Target { bucket: "photos".into(), key: "a/b.jpg".into() }
-        );
-        assert_eq!(t(Some("CDN.example.org:8080"), "/x.jpg").bucket, "photos");
-        assert_eq!(
-            t(Some("pics.img.example.com"), "/x.jpg"),
-            Target { bucket: "pics".into(), key: "x.jpg".into() }
-        );
-        assert_eq!(
-            t(Some("127.0.0.1:8080"), "/pics/x.jpg"),
-            Target { bucket: "pics".into(), key: "x.jpg".into() }
-        );
-        assert_eq!(t(Some("img.example.com"), "/pics/x.jpg").bucket, "pics");
-        assert_eq!(t(Some("a.b.img.example.com"), "/pics/x.jpg").bucket, "pics");
-        assert_eq!(t(None, "/pics").key, "");
-    }
-
-    #[test]
-    fn keys_are_decoded() {
-        let (_d, c) = config("");
-        let t = |path: &str| target(&c, None, path).map(|t| t.key);
-        assert_eq!(t("/b/a%20b.jpg").unwrap(), "a b.jpg");
-        assert_eq!(t("/b/a+b.jpg").unwrap(), "a+b.jpg");
-        assert_eq!(t("/b/%E7%8C%AB.jpg").unwrap(), "猫.jpg");
-        assert_eq!(t("/b/dir/%2Bx").unwrap(), "dir/+x");
-        assert!(t("/b/%FF").is_err());
-        assert!(t("/b/%2").is_err());
-        assert!(t("/b/a%00b").is_err());
-    }
-
-    #[test]
-    fn query_and_cdn_rules() {
-        let q = Query::parse(Some("x-oss-process=image/resize,w_100&utm=1&x-oss-process=second&flag"));
-        assert_eq!(q.get("x-oss-process").unwrap(), Some("image/resize,w_100"));
-        assert!(q.contains("flag"));
-        let retain = vec!["x-oss-process".to_string()];
-        assert_eq!(q.retained(QueryMode::Retain, &retain).params.len(), 2);
-        assert!(q.retained(QueryMode::Filter, &retain).params.is_empty());
-        let q = Query::parse(Some("x-oss-process=image%2Fresize%2Cw_1+00"));
-        assert_eq!(q.get("x-oss-process").unwrap(), Some("image/resize,w_1+00"));
-        // A malformed value fails only when it is used.
-        let q = Query::parse(Some("a=%ZZ&x-oss-process=image/info"));
-        assert!(q.get("a").is_err());
-        assert_eq!(q.retained(QueryMode::Retain, &retain).get("x-oss-process").unwrap(), Some("image/info"));
-    }
-
-    #[test]
-    fn delimiter_styles() {
-        let styles = ["small", "big"];
-        let is = |n: &str| styles.contains(&n);
-        let d = vec!["!".to_string(), "-".to_string()];
-        assert_eq!(split_style("cat.jpg!small", &d, is), Some(("cat.jpg", "small")));
-        assert_eq!(split_style("my-cat.jpg", &d, is), None);
-        assert_eq!(split_style("my-cat.jpg-big", &d, is), Some(("my-cat.jpg", "big")));
-        assert_eq!(split_style("!small", &d, is), None);
-        assert_eq!(split_style("cat.jpg!small", &[], is), None);
+        if let Some(sha) = self.content_sha256.as_deref().filter(|v| *v != "UNSIGNED-PAYLOAD") {
+            let actual = auth::hex(&sha2::Sha256::digest(body));
+            if !sha.trim().eq_ignore_ascii_case(&actual) {
+                return Err(GatewayError::BadDigest);
+            }
+        }
+        Ok(())
     }
 }

@@ -34,7 +34,7 @@ impl Signals {
             } else {
                 tracing::info!("drained: exiting");
             }
-            crate::cli::flush_logs();
+            crate::logging::flush();
             std::process::exit(0);
         });
     }

@@ -161,7 +161,7 @@ fn first_resize_target(
                 let plan = op::resize::plan(w, h, r, limits)?;
                 return Ok(Some((plan.width, plan.height)));
             }
-            Action::Quality(_) | Action::Format(_) | Action::Interlace(_) | Action::AutoOrient(_) => {}
+            a if a.is_setting() => {}
             _ => return Ok(None),
         }
     }
@@ -205,6 +205,8 @@ pub fn run(
     run_with(chain, source, limits, deadline, &Assets::none())
 }
 
+/// Check a chain against this build and render it: [`unsupported`], [`watermark_keys`],
+/// [`plan`], then [`execute`].
 pub fn run_with(
     chain: &Chain,
     source: &[u8],
@@ -216,8 +218,43 @@ pub fn run_with(
         return Err(PipelineError::NotImplemented(name));
     }
     watermark_keys(chain)?;
+    let plan = plan(chain, source, limits)?;
+    execute(&plan, chain, source, limits, deadline, assets)
+}
+
+/// A render checked against its source's header, before any pixel exists: made once by
+/// [`plan`], trusted by [`execute`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The source's header (format, size, frames), within the source limits.
+    pub probe: Probe,
+    /// The memory the render needs at its peak ([`memory_estimate`]); 0 for a lone `info`,
+    /// which decodes no pixel.
+    pub memory: u64,
+}
+
+/// Probe the source and check it against `limits` (OSS's limits and ECs).
+pub fn plan(chain: &Chain, source: &[u8], limits: &Limits) -> Result<Plan, PipelineError> {
     let probe = codec::probe(source)?;
     codec::check_source(&probe, source.len() as u64, limits)?;
+    let memory = match chain.actions.as_slice() {
+        [Action::Info] => 0,
+        _ => memory_estimate(&probe, Some(chain)),
+    };
+    Ok(Plan { probe, memory })
+}
+
+/// Render `chain` on a source that [`plan`] accepted (the caller has also checked the chain
+/// with [`unsupported`] and [`watermark_keys`]).
+pub fn execute(
+    plan: &Plan,
+    chain: &Chain,
+    source: &[u8],
+    limits: &Limits,
+    deadline: Instant,
+    assets: &Assets<'_>,
+) -> Result<Rendered, PipelineError> {
+    let probe = plan.probe;
     check(deadline)?;
 
     match chain.actions.as_slice() {
@@ -286,8 +323,7 @@ pub fn run_with(
             other => apply_pixels(frame, other, &cx)?,
         };
         // Any geometric action ends the "logical source" used for the first resize.
-        if !matches!(a, Action::AutoOrient(_) | Action::Quality(_) | Action::Format(_) | Action::Interlace(_))
-        {
+        if !a.is_setting() {
             logical = None;
         }
         check(deadline)?;
@@ -319,6 +355,7 @@ fn apply_pixels(frame: Frame, a: &Action, cx: &OpContext) -> Result<Frame, OpErr
         Action::Sharpen(s) => op::sharpen::apply(frame, s),
         // Planned by the callers; settings were handled before decoding; info/average-hue
         // only stand alone.
+        // (matched exhaustively, so that a new action must say where it runs)
         Action::Resize(_)
         | Action::Watermark(_)
         | Action::AutoOrient(_)

@@ -6,7 +6,8 @@
 //! * `Display` on [`Chain`] prints the **canonical form** (the cache key). Invariant:
 //!   `parse_image(&chain.to_string()) == Ok(chain)` for every parsed chain, and two spellings of
 //!   one action that mean the same for every image print identically (no-op actions are kept,
-//!   actions are not merged, image-dependent equivalences are not detected: `docs/compat.md` §1.6).
+//!   actions are not merged, image-dependent equivalences are not detected:
+//!   `docs/compat.md#canonical-form`).
 //!
 //! Canonical-form rules (the same for every action):
 //! * actions keep their order; each action prints its parameters in one fixed order;
@@ -169,6 +170,12 @@ impl Action {
     /// `info` and `average-hue` answer JSON and must be the only action of a chain.
     pub fn is_standalone(&self) -> bool {
         matches!(self, Action::Info | Action::AverageHue)
+    }
+
+    /// `auto-orient`, `quality`, `format` and `interlace` say how the image is read or written;
+    /// they move no pixel themselves.
+    pub fn is_setting(&self) -> bool {
+        matches!(self, Action::AutoOrient(_) | Action::Quality(_) | Action::Format(_) | Action::Interlace(_))
     }
 }
 
@@ -406,7 +413,8 @@ mod tests {
     #[test]
     fn chains() {
         const ROWS: &[(&str, Expect)] = &[
-            // worked examples (spec §1.1, §1.2, §2.5, §2.10)
+            // worked examples (docs/oss/requests.md#forms, docs/oss/requests.md#tokenising,
+            // docs/oss/actions.md#format, docs/oss/actions.md#rounded-corners)
             ("resize,w_200/rotate,90", Ok("resize,m_lfit,w_200,limit_1/rotate,90")),
             (
                 "resize,w_100/format,jpg/watermark,text_SGVsbG8",
@@ -449,7 +457,7 @@ mod tests {
             ("Resize,w_100", Err((InvalidArgument, None))),
             ("resize,w_100/gray", Err((InvalidArgument, None))),
             (",w_100", Err((InvalidArgument, None))),
-            // info / average-hue stand alone (spec §1.2: resize,s_700,limit_0/info is invalid)
+            // info / average-hue stand alone: resize,s_700,limit_0/info is invalid (docs/oss/info.md)
             ("info", Ok("info")),
             ("average-hue", Ok("average-hue")),
             ("resize,s_700,limit_0/info", Err((InvalidArgument, None))),
