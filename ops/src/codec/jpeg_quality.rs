@@ -1,6 +1,6 @@
 //! The quality a JPEG was saved at, estimated from its luminance quantisation table.
 //!
-//! OSS rule (spec §2.4): `quality,q_<n>` is relative to the source's own quality (a JPEG saved
+//! OSS rule: `quality,q_<n>` is relative to the source's own quality (a JPEG saved
 //! at 80 with `q_90` comes out at 72) and `Q_<n>` is capped at it, so the source quality must be
 //! known. It is not stored in the file; Pixgate estimates it the way tools like ImageMagick do:
 //!
@@ -16,6 +16,8 @@
 //!
 //! The parser never panics and never reads past the input: a malformed or truncated segment ends
 //! the scan, keeping the tables read before it.
+//!
+//! OSS's documentation: `docs/oss/actions.md#quality`.
 
 /// The IJG standard luminance table, natural (row-major) order.
 const STD_LUMA: [u16; 64] = [

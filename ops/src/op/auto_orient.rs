@@ -1,4 +1,4 @@
-//! `auto-orient` (spec §2.7): turn the image upright according to its EXIF Orientation.
+//! `auto-orient`: turn the image upright according to its EXIF Orientation.
 //!
 //! Rules (EXIF/TIFF): 1 identity; 2 mirror horizontal; 3 rotate 180°; 4 mirror vertical;
 //! 5 transpose (mirror horizontal + rotate 270° clockwise); 6 rotate 90° clockwise;
@@ -8,6 +8,8 @@
 //! business; the source-size limit of older OSS docs (< 4096) is not applied here.
 //!
 //! These are exact pixel moves (no resampling); `rotate` uses them for 90/180/270.
+//!
+//! OSS's documentation: `docs/oss/actions.md#auto-orient`.
 
 use crate::frame::Frame;
 

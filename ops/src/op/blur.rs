@@ -1,4 +1,4 @@
-//! `blur,r_<r>,s_<s>` (spec §2.11): `r` radius in [1, 50], `s` standard deviation in [1, 50];
+//! `blur,r_<r>,s_<s>` (`docs/oss/actions.md#blur`): `r` radius in [1, 50], `s` standard deviation in [1, 50];
 //! larger = blurrier. OSS documents only the ranges and that example (`blur,r_3,s_2`).
 //!
 //! Pixgate's choices:
@@ -23,7 +23,7 @@ use crate::spec::Blur;
 const WBITS: u32 = 14;
 /// The sum of all weights.
 const ONE: u32 = 1 << WBITS;
-/// Largest `r` and `s` (spec §2.11); larger values are clamped rather than trusted.
+/// Largest `r` and `s` (docs/oss/actions.md#blur); larger values are clamped rather than trusted.
 const MAX_PARAM: u32 = 50;
 
 /// One half of the symmetric kernel, `[w0, w1, ..., wR]`, with `w0 + 2 * (w1 + ... + wR) == 2^14`,
@@ -185,7 +185,7 @@ mod tests {
             let centres: Vec<u32> = (1..=50).map(|s| kernel(r, s)[0]).collect();
             assert!(centres.windows(2).all(|p| p[0] >= p[1]), "r={r}: {centres:?}");
         }
-        // the example from the spec: r_3,s_2
+        // OSS's example: r_3,s_2
         assert_eq!(kernel(3, 2), vec![3540, 3125, 2148, 1149]);
     }
 

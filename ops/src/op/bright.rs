@@ -1,4 +1,4 @@
-//! `bright,<v>` (spec §2.15): v in [-100, 100]; < 0 darker, 0 unchanged, > 0 brighter.
+//! `bright,<v>` (`docs/oss/actions.md#bright`): v in [-100, 100]; < 0 darker, 0 unchanged, > 0 brighter.
 //!
 //! OSS documents only the range and the direction. Pixgate's mapping: every colour channel is
 //! shifted by v % of the full scale, `delta = round(v * 255 / 100)` (half away from zero, so

@@ -1,10 +1,10 @@
-//! `circle` (spec §2.8): keep the circle of radius `r` centred on the image.
+//! `circle` (`docs/oss/actions.md#circle`): keep the circle of radius `r` centred on the image.
 //!
 //! Rules (OSS): `r` larger than half the shorter side is clamped to it; outside the circle the
 //! output is transparent when the output format keeps transparency, otherwise the background
 //! (white for JPG).
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * The output is the square of side d = min(2r, shorter side) cut from the centre of the image
 //!   (the left/top part gets the smaller half when the difference is odd), and the circle is the
 //!   one inscribed in that square: its radius is d/2, which is a half-pixel when the shorter side

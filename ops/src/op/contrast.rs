@@ -1,4 +1,4 @@
-//! `contrast,<v>` (spec §2.15): v in [-100, 100]; 0 unchanged. OSS documents only the range.
+//! `contrast,<v>`: v in [-100, 100]; 0 unchanged. OSS documents only the range.
 //!
 //! Pixgate's mapping is a straight line through the midpoint 128 whose slope depends on v:
 //!
@@ -9,6 +9,8 @@
 //!
 //! `out = clamp(128 + round((in - 128) * slope), 0, 255)` (half away from zero), applied to the
 //! colour channels through a 256-entry lookup table; alpha is never touched.
+//!
+//! OSS's documentation: `docs/oss/actions.md#contrast`.
 
 use crate::frame::Frame;
 use crate::spec::Contrast;

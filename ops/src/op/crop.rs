@@ -1,4 +1,4 @@
-//! `crop` (spec §2.3): cut a `w`×`h` rectangle whose start point is the gravity's anchor plus the
+//! `crop`: cut a `w`×`h` rectangle whose start point is the gravity's anchor plus the
 //! `x`/`y` offsets.
 //!
 //! Rules (OSS): anchors, with `W`×`H` the source and halves rounded down term by term:
@@ -7,12 +7,14 @@
 //! Then `x`/`y` are added. A start point at or beyond the right or bottom edge is the BadRequest
 //! `Advance cut's position is out of image.`; a rectangle reaching beyond the edge is clipped.
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * `w`/`h` absent or 0 mean "to the edge" and count as `W`/`H` in the anchor formulas (so
 //!   `g_center` without `w` starts at x = 0, and `g_se,x_10` without `w` starts at x = 10).
 //! * A `w` (or `h`) larger than the image can put the anchor left of (or above) the image; the
 //!   rectangle is then clipped at 0 like at the other edge, not refused: only `x`/`y` (never
 //!   negative) can move the start point out of the image.
+//!
+//! OSS's documentation: `docs/oss/actions.md#crop`.
 
 use crate::frame::{Frame, OpError};
 use crate::op::resize::{Rect, crop_frame};

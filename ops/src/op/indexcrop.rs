@@ -1,11 +1,13 @@
-//! `indexcrop` (spec §2.9): cut the image into slices of `x` pixels along the width (`x_`) or of
+//! `indexcrop`: cut the image into slices of `x` pixels along the width (`x_`) or of
 //! `y` pixels along the height (`y_`) and keep slice `i` (0-based).
 //!
 //! Rules (OSS): `i` at or beyond the slice count returns the original image unchanged (doc
 //! example `indexcrop,y_100,i_10`). The parser has already picked the axis (`y` wins over `x`).
 //!
-//! Choices where the spec is uncertain: the last slice is the remainder and may be narrower
-//! (spec INFERENCE); a slice size at least the image's side gives one slice, the whole image.
+//! Choices where OSS is silent: the last slice is the remainder and may be narrower
+//! (derived); a slice size at least the image's side gives one slice, the whole image.
+//!
+//! OSS's documentation: `docs/oss/actions.md#indexcrop`.
 
 use crate::frame::{Frame, OpError};
 use crate::op::resize::{Rect, crop_frame};

@@ -1,16 +1,18 @@
-//! `rounded-corners` (spec §2.10): round the four corners of the image with radius `r`.
+//! `rounded-corners`: round the four corners of the image with radius `r`.
 //!
 //! Rules (OSS): `r` larger than the largest inscribed circle's radius (half the shorter side) is
 //! clamped to it; outside the corners the output is transparent when the output format keeps
 //! transparency, otherwise the background (white for JPG). The size does not change.
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * The clamped radius may be a half-pixel (half an odd side); at the clamp a square image
 //!   becomes exactly what `circle` gives for it, and a 1-pixel-wide image is left as it is.
 //! * Antialiasing and the transparency/background rule are those of `circle` (shared code):
 //!   coverage `clamp(R + 0.5 − dist, 0, 1)` from each corner circle's centre; alpha multiplied
 //!   (RGBA output) or a blend towards `cx.background` (an RGBA input is then flattened). Only the
 //!   four corner squares are visited; the rest of the image is not touched.
+//!
+//! OSS's documentation: `docs/oss/actions.md#rounded-corners`.
 
 use crate::frame::{Frame, OpContext, OpError};
 use crate::op::circle::{Mask, coverage};

@@ -1,4 +1,4 @@
-//! `sharpen,<v>` (spec §2.15): v in [50, 399], 100 recommended. OSS documents only the range.
+//! `sharpen,<v>`: v in [50, 399], 100 recommended. OSS documents only the range.
 //!
 //! Pixgate applies an unsharp mask with a 3x3 binomial blur (`[1 2 1]` ⊗ `[1 2 1]` / 16, a
 //! gaussian of sigma ≈ 0.85): `out = in + amount * (in - blur(in))`, with `amount = v / 100`
@@ -7,6 +7,8 @@
 //! 16), `out = clamp(in + round(v * (16 * in - S) / 1600), 0, 255)`, rounding half up. Pixels
 //! outside the frame repeat the nearest edge pixel, so a flat image stays flat to the border.
 //! Only the colour channels are sharpened; alpha is copied unchanged.
+//!
+//! OSS's documentation: `docs/oss/actions.md#sharpen`.
 
 use crate::frame::Frame;
 use crate::spec::Sharpen;

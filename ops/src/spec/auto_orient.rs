@@ -1,9 +1,11 @@
-//! `auto-orient,<0|1>` (spec §2.7): single bare value. `1` = rotate by the EXIF Orientation first
+//! `auto-orient,<0|1>`: single bare value. `1` = rotate by the EXIF Orientation first
 //! (before any scaling, wherever the action is written); `0` = do not.
 //!
 //! Rules: bad value → EC 0040-00000215; no value → MissingArgument (no EC documented); more than
 //! one value → 203. Whether OSS auto-rotates when the action is absent is an open question of the
 //! pixel layer, not of the grammar.
+//!
+//! OSS's documentation: `docs/oss/actions.md#auto-orient`.
 
 use std::fmt;
 
@@ -49,9 +51,9 @@ mod tests {
             ("auto-orient,1", Ok("auto-orient,1")),
             ("auto-orient,0", Ok("auto-orient,0")),
             ("auto-orient,01", Ok("auto-orient,1")),
-            // worked example (spec §2.7): written after resize, still parsed in place
+            // worked example (docs/oss/actions.md#auto-orient): written after resize, still parsed in place
             ("resize,w_100/auto-orient,1", Ok("resize,m_lfit,w_100,limit_1/auto-orient,1")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("auto-orient,abc", Err((InvalidArgument, Some("0040-00000215")))),
             ("auto-orient,10", Err((InvalidArgument, Some("0040-00000215")))),
             ("auto-orient,-1", Err((InvalidArgument, Some("0040-00000215")))),

@@ -1,6 +1,8 @@
-//! `average-hue` (spec §2.14): no parameters; answers JSON `{"RGB": "0xRRGGBB"}`; cannot be
+//! `average-hue`: no parameters; answers JSON `{"RGB": "0xRRGGBB"}`; cannot be
 //! combined with other actions (checked by the chain parser). Any parameter is rejected
 //! (InvalidArgument, no EC documented).
+//!
+//! OSS's documentation: `docs/oss/actions.md#average-hue`.
 
 use std::fmt;
 

@@ -1,9 +1,11 @@
-//! Base64 as OSS uses it for watermark text/font/image and `sys/saveas` targets (spec §6.3).
+//! Base64 as OSS uses it for watermark text/font/image and `sys/saveas` targets.
 //!
 //! Decoding accepts the URL-safe (`-`, `_`) and the standard (`+`, `/`) alphabet, even mixed, with
 //! or without `=` padding. When padding is present it must complete the last quantum (`YQ==`, not
 //! `YQ=`). Non-zero trailing bits are ignored. Encoding (for the canonical form) is always URL-safe
 //! without padding, so equivalent encodings print identically.
+//!
+//! OSS's documentation: `docs/oss/requests.md#base64`.
 
 use std::fmt::{self, Write as _};
 

@@ -1,6 +1,6 @@
-//! `blur` (spec §2.11): `r` (radius) and `s` (standard deviation), both [1, 50].
+//! `blur` (`docs/oss/actions.md#blur`): `r` (radius) and `s` (standard deviation), both [1, 50].
 //!
-//! Rules: both are required (the spec leaves open whether either may be omitted; OSS documents
+//! Rules: both are required (OSS leaves open whether either may be omitted and documents
 //! only the pair, e.g. `blur,r_3,s_2`, so Pixgate does not invent defaults). Unknown keys are
 //! ignored.
 
@@ -71,7 +71,7 @@ mod tests {
             ("blur,s_2,r_3", Ok("blur,r_3,s_2")),
             ("blur,r_1,s_50", Ok("blur,r_1,s_50")),
             ("blur,r_50,s_1,x_9", Ok("blur,r_50,s_1")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("blur,r_abc,s_25", Err((InvalidArgument, Some("0040-00000241")))),
             ("blur,r_200,s_25", Err((InvalidArgument, Some("0040-00000241")))),
             ("blur,r_3,s_0", Err((InvalidArgument, Some("0040-00000241")))),

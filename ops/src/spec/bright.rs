@@ -1,8 +1,10 @@
-//! `bright,<v>` (spec §2.15): single bare value in [-100, 100] (< 0 darker, 0 unchanged, > 0
+//! `bright,<v>`: single bare value in [-100, 100] (< 0 darker, 0 unchanged, > 0
 //! brighter).
 //!
 //! Rules: no value → EC 0040-00000245 (MissingArgument); bad value → InvalidArgument (no EC
 //! documented); more than one value → 203.
+//!
+//! OSS's documentation: `docs/oss/actions.md#bright`.
 
 use std::fmt;
 
@@ -51,7 +53,7 @@ mod tests {
             ("bright,-0", Ok("bright,0")),
             ("bright,+100", Ok("bright,100")),
             ("bright,-100", Ok("bright,-100")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("bright", Err((MissingArgument, Some("0040-00000245")))),
             ("bright,50,60", Err((InvalidArgument, Some("0040-00000203")))),
             ("bright,101", Err((InvalidArgument, None))),

@@ -1,5 +1,7 @@
-//! `circle` (spec §2.8): `r` [1, 4096], required. A radius larger than half the shorter side is
+//! `circle`: `r` [1, 4096], required. A radius larger than half the shorter side is
 //! clamped by the pixel layer. Unknown keys are ignored.
+//!
+//! OSS's documentation: `docs/oss/actions.md#circle`.
 
 use std::fmt;
 
@@ -61,7 +63,7 @@ mod tests {
             ("circle,r_4096", Ok("circle,r_4096")),
             ("circle,r_0100,x_1", Ok("circle,r_100")),
             ("circle,r_5,r_6", Ok("circle,r_6")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("circle,r_abc", Err((InvalidArgument, Some("0040-00000233")))),
             ("circle,r_5000", Err((InvalidArgument, Some("0040-00000233")))),
             ("circle,r_0", Err((InvalidArgument, Some("0040-00000233")))),

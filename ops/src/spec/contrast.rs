@@ -1,4 +1,4 @@
-//! `contrast,<v>` (spec §2.15): single bare value in [-100, 100].
+//! `contrast,<v>` (`docs/oss/actions.md#contrast`): single bare value in [-100, 100].
 //!
 //! Rules: no value → MissingArgument; bad value → InvalidArgument (no EC documented for either);
 //! more than one value → 203.

@@ -1,7 +1,7 @@
-//! `crop` (spec §2.3): `w`, `h`, `x`, `y`, `g`.
+//! `crop` (`docs/oss/actions.md#crop`): `w`, `h`, `x`, `y`, `g`.
 //!
 //! Rules: every parameter is optional (`crop` alone keeps the whole image). `w`/`h` absent = to the
-//! edge; `w_0`/`h_0` are accepted and kept (the range in the spec starts at 0; the pixel layer
+//! edge; `w_0`/`h_0` are accepted and kept (OSS's documented range starts at 0; the pixel layer
 //! decides what a zero size means). Whether the start point lies inside the image is checked by
 //! the pixel layer (BadRequest `Advance cut's position is out of image.`). Unknown keys are
 //! ignored: the OSS SDK tests send `crop,w_100,h_100,x_100,y_100,r_1` and expect success.
@@ -124,7 +124,7 @@ mod tests {
             ("crop,g_sw", Ok("crop,x_0,y_0,g_sw")),
             ("crop,g_south", Ok("crop,x_0,y_0,g_south")),
             ("crop,g_se", Ok("crop,x_0,y_0,g_se")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("crop,w_abc,h_100", Err((InvalidArgument, Some("0040-00000225")))),
             ("crop,w_-1,h_100", Err((InvalidArgument, Some("0040-00000225")))),
             ("crop,w_4294967296", Err((InvalidArgument, Some("0040-00000225")))),

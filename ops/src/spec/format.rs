@@ -1,4 +1,4 @@
-//! `format,<f>` (spec §2.5): single bare value, the output format.
+//! `format,<f>` (`docs/oss/actions.md#format`): single bare value, the output format.
 //!
 //! Values: `jpg` (alias `jpeg`, printed `jpg`), `png`, `webp`, `bmp`, `gif`, `tiff`, `heic`, `avif`;
 //! lower-case only. Rules: no value → EC 0040-00000207 (MissingArgument); unknown value → 206;
@@ -117,7 +117,7 @@ mod tests {
             ("format,tiff", Ok("format,tiff")),
             ("format,heic", Ok("format,heic")),
             ("format,avif", Ok("format,avif")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("format,dng", Err((InvalidArgument, Some("0040-00000206")))),
             ("format,PNG", Err((InvalidArgument, Some("0040-00000206")))),
             ("format,tif", Err((InvalidArgument, Some("0040-00000206")))),

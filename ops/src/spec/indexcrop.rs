@@ -1,4 +1,4 @@
-//! `indexcrop` (spec §2.9): cut the image into slices of `x` pixels along x (or `y` pixels along
+//! `indexcrop`: cut the image into slices of `x` pixels along x (or `y` pixels along
 //! y) and keep slice `i`.
 //!
 //! Rules: one of `x`/`y` is required (both ≥ 1, up to the image size; larger is the pixel layer's
@@ -6,6 +6,8 @@
 //! when the other is valid (`indexcrop,x_0,y_10`: 230); when both are valid, `y` wins and `x` is
 //! dropped. `i` ≥ 0, default 0; `i` beyond the last slice returns the original image (pixel
 //! layer). Unknown keys are ignored.
+//!
+//! OSS's documentation: `docs/oss/actions.md#indexcrop`.
 
 use std::fmt;
 
@@ -105,7 +107,7 @@ mod tests {
             ("indexcrop,y_100,x_50", Ok("indexcrop,y_100,i_0")),
             ("indexcrop,x_1,foo_bar,z", Ok("indexcrop,x_1,i_0")),
             ("indexcrop,x_5,x_6", Ok("indexcrop,x_6,i_0")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("indexcrop,x_0,i_0", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,y_0", Err((InvalidArgument, Some("0040-00000230")))),
             ("indexcrop,x_abc", Err((InvalidArgument, Some("0040-00000230")))),

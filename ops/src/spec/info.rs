@@ -1,4 +1,4 @@
-//! `info` (spec §2.6): no parameters; answers JSON; cannot be combined with other actions (checked
+//! `info` (`docs/oss/info.md`): no parameters; answers JSON; cannot be combined with other actions (checked
 //! by the chain parser). Any parameter is rejected (InvalidArgument, no EC documented).
 
 use std::fmt;

@@ -1,7 +1,9 @@
-//! `interlace,<0|1>` (spec §2.13): single bare value; `1` = progressive (JPG output only).
+//! `interlace,<0|1>`: single bare value; `1` = progressive (JPG output only).
 //!
 //! Rules: no value → EC 0040-00000281 (MissingArgument); bad value → 0040-00000282; more than one
 //! value → 203.
+//!
+//! OSS's documentation: `docs/oss/actions.md#interlace`.
 
 use std::fmt;
 
@@ -48,7 +50,7 @@ mod tests {
             ("interlace,1", Ok("interlace,1")),
             ("interlace,0", Ok("interlace,0")),
             ("format,jpg/interlace,1", Ok("format,jpg/interlace,1")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("interlace", Err((MissingArgument, Some("0040-00000281")))),
             ("interlace,2", Err((InvalidArgument, Some("0040-00000282")))),
             ("interlace,abc", Err((InvalidArgument, Some("0040-00000282")))),

@@ -1,5 +1,6 @@
 //! The whole `x-oss-process` value: `image/...` or `style/<name>`, optionally followed by
-//! `|sys/saveas,...` (spec §1.1, §1.2, §3, §4).
+//! `|sys/saveas,...` (`docs/oss/requests.md#forms`, `docs/oss/requests.md#tokenising`,
+//! `docs/oss/styles.md`, `docs/oss/saveas.md`).
 
 use std::fmt;
 

@@ -1,10 +1,12 @@
-//! `quality` (spec §2.4): `q_` (relative) or `Q_` (absolute), both [1, 100], or a bare value.
+//! `quality`: `q_` (relative) or `Q_` (absolute), both [1, 100], or a bare value.
 //!
 //! Rules: `Q` beats `q` (the `q` is validated, then dropped). A bare value (`quality,90`) means the
 //! same as `Q_90` (absolute quality; OSS documents only its range error, EC 0040-00000310); when
 //! both `Q_` and a bare value are given, `Q_` wins. Errors: `Q` → 308, `q` → 309, bare → 310, two
 //! bare values → 203, nothing given → MissingArgument. Unknown `key_value` parameters are ignored;
 //! any bare token (a token without `_`, even `q` or `Q`) is the value, and so is validated (310).
+//!
+//! OSS's documentation: `docs/oss/actions.md#quality`.
 
 use std::fmt;
 
@@ -97,7 +99,7 @@ mod tests {
             // duplicates, unknown keys
             ("quality,q_10,q_20", Ok("quality,q_20")),
             ("quality,q_10,x_20", Ok("quality,q_10")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("quality,Q_200", Err((InvalidArgument, Some("0040-00000308")))),
             ("quality,Q_0", Err((InvalidArgument, Some("0040-00000308")))),
             ("quality,Q_", Err((InvalidArgument, Some("0040-00000308")))),

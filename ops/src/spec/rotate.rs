@@ -1,4 +1,4 @@
-//! `rotate,<angle>` (spec §2.12): single bare value, clockwise degrees in [0, 360].
+//! `rotate,<angle>` (`docs/oss/actions.md#rotate`): single bare value, clockwise degrees in [0, 360].
 //!
 //! Rules: no value → EC 0040-00000216; bad value → 0040-00000217; more than one value → 203.
 //! `360` is the identity like `0` and is normalised to `0` (printed `rotate,0`).
@@ -53,7 +53,7 @@ mod tests {
             ("rotate,359", Ok("rotate,359")),
             ("rotate,045", Ok("rotate,45")),
             ("rotate,90,", Ok("rotate,90")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("rotate,90,200,300", Err((InvalidArgument, Some("0040-00000203")))),
             ("rotate", Err((MissingArgument, Some("0040-00000216")))),
             ("rotate,", Err((MissingArgument, Some("0040-00000216")))),

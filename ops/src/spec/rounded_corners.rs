@@ -1,5 +1,7 @@
-//! `rounded-corners` (spec §2.10): `r` [1, 4096], required. A radius larger than the largest
+//! `rounded-corners`: `r` [1, 4096], required. A radius larger than the largest
 //! inscribed circle (half the shorter side) is clamped by the pixel layer. Unknown keys are ignored.
+//!
+//! OSS's documentation: `docs/oss/actions.md#rounded-corners`.
 
 use std::fmt;
 
@@ -63,7 +65,7 @@ mod tests {
             ("rounded-corners,r_4096", Ok("rounded-corners,r_4096")),
             ("rounded-corners,r_0100,x_1", Ok("rounded-corners,r_100")),
             ("rounded-corners,r_5,r_6", Ok("rounded-corners,r_6")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("rounded-corners,r_abc", Err((InvalidArgument, Some("0040-00000237")))),
             ("rounded-corners,r_5000", Err((InvalidArgument, Some("0040-00000237")))),
             ("rounded-corners,r_0", Err((InvalidArgument, Some("0040-00000237")))),

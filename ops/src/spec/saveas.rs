@@ -1,4 +1,4 @@
-//! `|sys/saveas,o_<b64 key>[,b_<b64 bucket>]` (spec §4): persist the result.
+//! `|sys/saveas,o_<b64 key>[,b_<b64 bucket>]` (`docs/oss/saveas.md`): persist the result.
 //!
 //! Rules: `o` required, `b` optional (default: the source bucket); option order free; both are
 //! base64 (URL-safe or standard alphabet, padding optional — the Java SDK sends standard base64

@@ -1,4 +1,4 @@
-//! `sharpen,<v>` (spec §2.15): single bare value in [50, 399] (100 recommended).
+//! `sharpen,<v>` (`docs/oss/actions.md#sharpen`): single bare value in [50, 399] (100 recommended).
 //!
 //! Rules: no value → MissingArgument; bad value → InvalidArgument (no EC documented for either);
 //! more than one value → 203.

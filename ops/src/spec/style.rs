@@ -1,4 +1,4 @@
-//! Styles (spec §3): names and stored contents.
+//! Styles (`docs/oss/styles.md`): names and stored contents.
 
 use super::error::{Plain, SpecError};
 use super::{Chain, parse_image};
