@@ -1,5 +1,6 @@
 //! Fuzz every decoder behind `codec::probe` + `codec::decode_frame` (JPEG, PNG, GIF, BMP, WebP,
-//! TIFF), plus the `info` reader (EXIF): any bytes must decode or be refused, never panic, and
+//! TIFF; the HEIC/AVIF box parser, and frame counts of APNG and animated WebP), plus the `info`
+//! reader (EXIF): any bytes must decode or be refused, never panic, and
 //! never allocate beyond what the header allowed. Limits are tightened so a hostile header is
 //! refused before pixels exist, as the gateway does.
 //!

@@ -1,6 +1,8 @@
 //! Decoding to a [`Frame`]: JPEG through zune-jpeg (or jpeg-decoder's DCT scaling when a large
 //! downscale follows), everything else through the `image` crate; embedded ICC profiles are
-//! converted to sRGB with moxcms; EXIF orientation and JPEG quality are read on the way.
+//! converted to sRGB with moxcms (RGB profiles, and CMYK profiles of CMYK JPEGs; a profile that
+//! does not parse is ignored); EXIF orientation (`exif`, tolerant) and JPEG quality are read on
+//! the way. HEIC and AVIF pixels need the `heic` feature.
 
 use std::io::Cursor;
 
@@ -33,16 +35,13 @@ fn image_error(e: image::ImageError) -> CodecError {
     }
 }
 
-/// EXIF orientation from any container kamadak-exif reads.
+/// The EXIF orientation (1..=8) to apply after decoding, read tolerantly (`codec::exif`).
+/// `None` for HEIC and AVIF: libheif applies their own rotation and mirroring while decoding.
 pub fn orientation(bytes: &[u8]) -> Option<u16> {
-    // libheif applies a HEIF file's own rotation and mirroring while decoding.
     if matches!(super::sniff(bytes), Some(SourceFormat::Heic | SourceFormat::Avif)) {
         return None;
     }
-    let exif = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok()?;
-    let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
-    let v = field.value.get_uint(0)?;
-    (1..=8).contains(&v).then_some(v as u16)
+    super::exif::orientation(bytes)
 }
 
 /// Decode the first frame. `shrink_to`: the decoder may return a smaller image as long as it
@@ -78,6 +77,10 @@ pub fn decode_frame(
                 return Err(corrupt("the dimensions changed between probe and decode"));
             }
             to_srgb(frame, icc.as_deref())
+        }
+        #[cfg(not(feature = "heic"))]
+        SourceFormat::Heic | SourceFormat::Avif => {
+            return Err(CodecError::NeedsFeature(super::HEIF_NEEDS_FEATURE));
         }
         _ => decode_other(bytes, probe)?,
     };
@@ -120,7 +123,8 @@ fn decode_jpeg_cmyk(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
     }
     match meta.pixel_format {
         jpeg_decoder::PixelFormat::CMYK32 => {
-            Frame::from_raw(probe.width, probe.height, 3, cmyk_to_rgb(&data))
+            let rgb = cmyk_to_srgb(&data, d.icc_profile().as_deref());
+            Frame::from_raw(probe.width, probe.height, 3, rgb)
         }
         jpeg_decoder::PixelFormat::RGB24 => Frame::from_raw(probe.width, probe.height, 3, data),
         _ => None,
@@ -128,14 +132,44 @@ fn decode_jpeg_cmyk(bytes: &[u8], probe: &Probe) -> Result<Frame, CodecError> {
     .ok_or_else(|| corrupt("unexpected JPEG pixel layout"))
 }
 
-/// CMYK as Adobe applications store it (inverted: 255 = no ink) to RGB, without a profile:
-/// R = C·K, G = M·K, B = Y·K on the stored values. Embedded CMYK profiles are not applied.
+/// CMYK pixels as jpeg-decoder returns them to sRGB. Adobe applications, libjpeg and Pillow
+/// store CMYK inverted (255 = no ink) under an Adobe APP14 marker; jpeg-decoder undoes that,
+/// so these are ink amounts (0 = none, 255 = full), the encoding ICC CMYK profiles use. With an
+/// embedded CMYK profile moxcms can use, through it; otherwise [`cmyk_to_rgb`].
+fn cmyk_to_srgb(cmyk: &[u8], icc: Option<&[u8]>) -> Vec<u8> {
+    icc.and_then(|icc| cmyk_profile_to_srgb(cmyk, icc)).unwrap_or_else(|| cmyk_to_rgb(cmyk))
+}
+
+/// Ink amounts through a CMYK ICC profile to sRGB; `None` when the profile does not parse, is
+/// not CMYK, or moxcms cannot build the transform.
+fn cmyk_profile_to_srgb(cmyk: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
+    let src = moxcms::ColorProfile::new_from_slice(icc).ok()?;
+    if src.color_space != moxcms::DataColorSpace::Cmyk {
+        return None;
+    }
+    let dst = moxcms::ColorProfile::new_srgb();
+    // moxcms reads 8-bit CMYK with the four-channel RGBA layout
+    let t = src
+        .create_transform_8bit(
+            moxcms::Layout::Rgba,
+            &dst,
+            moxcms::Layout::Rgb,
+            moxcms::TransformOptions::default(),
+        )
+        .ok()?;
+    let mut out = vec![0u8; cmyk.len() / 4 * 3];
+    t.transform(cmyk, &mut out).ok()?;
+    Some(out)
+}
+
+/// Ink amounts to RGB without a profile, as Pillow and browsers do:
+/// R = (255 − C)(255 − K)/255, G = (255 − M)(255 − K)/255, B = (255 − Y)(255 − K)/255.
 fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(cmyk.len() / 4 * 3);
     for px in cmyk.chunks_exact(4) {
-        let k = u32::from(px[3]);
+        let k = 255 - u32::from(px[3]);
         for &c in &px[..3] {
-            rgb.push(((u32::from(c) * k + 127) / 255) as u8);
+            rgb.push((((255 - u32::from(c)) * k + 127) / 255) as u8);
         }
     }
     rgb
@@ -214,7 +248,7 @@ fn decode_jpeg_scaled(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Result<Opt
             }
             Frame::from_raw(sw, sh, 3, rgb)
         }
-        jpeg_decoder::PixelFormat::CMYK32 => Frame::from_raw(sw, sh, 3, cmyk_to_rgb(&data)),
+        jpeg_decoder::PixelFormat::CMYK32 => Frame::from_raw(sw, sh, 3, cmyk_to_srgb(&data, icc.as_deref())),
         _ => Frame::from_raw(sw, sh, 3, data),
     };
     let frame = frame.ok_or_else(|| corrupt("short pixel buffer"))?;
@@ -308,20 +342,33 @@ mod tests {
     /// CMYK and YCCK JPEGs (as print workflows write them, Adobe-inverted) come out as RGB.
     #[test]
     fn cmyk_and_ycck_jpegs_become_rgb() {
-        // Cyan 0, magenta 100%, yellow 100%, black 0: red. Adobe stores CMYK inverted.
-        let px = [255u8, 0, 0, 255];
-        let data: Vec<u8> = px.iter().copied().cycle().take(16 * 16 * 4).collect();
-        for color in [jpeg_encoder::ColorType::Cmyk, jpeg_encoder::ColorType::CmykAsYcck] {
-            let mut out = Vec::new();
-            jpeg_encoder::Encoder::new(&mut out, 95).encode(&data, 16, 16, color).unwrap();
-            let p = probe(&out).unwrap();
-            for shrink in [None, Some((4, 4))] {
-                let (f, _) = decode_frame(&out, &p, shrink).unwrap();
-                assert_eq!(f.channels, 3);
-                let [r, g, b] = [f.pixel(1, 1)[0], f.pixel(1, 1)[1], f.pixel(1, 1)[2]];
-                assert!(r > 200 && g < 60 && b < 60, "{color:?} {shrink:?}: {r} {g} {b}");
+        // Ink amounts: cyan 0, magenta 100%, yellow 100%, black 0 is red; no ink is white.
+        // jpeg-encoder takes ink amounts and stores them inverted under an Adobe APP14 marker,
+        // as Photoshop and libjpeg do.
+        for (ink, want) in [([0u8, 255, 255, 0], [255u8, 0, 0]), ([0, 0, 0, 0], [255, 255, 255])] {
+            let data: Vec<u8> = ink.iter().copied().cycle().take(16 * 16 * 4).collect();
+            for color in [jpeg_encoder::ColorType::Cmyk, jpeg_encoder::ColorType::CmykAsYcck] {
+                let mut out = Vec::new();
+                jpeg_encoder::Encoder::new(&mut out, 95).encode(&data, 16, 16, color).unwrap();
+                let p = probe(&out).unwrap();
+                for shrink in [None, Some((4, 4))] {
+                    let (f, _) = decode_frame(&out, &p, shrink).unwrap();
+                    assert_eq!(f.channels, 3);
+                    let got = f.pixel(1, 1);
+                    let close = got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 8);
+                    assert!(close, "{ink:?} {color:?} {shrink:?}: {got:?}, expected {want:?}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn cmyk_without_a_profile() {
+        // ink amounts → RGB, as Pillow converts
+        let rgb = cmyk_to_rgb(&[0, 0, 0, 0, 0, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 255, 128, 0, 0, 128]);
+        assert_eq!(rgb, [255, 255, 255, 255, 0, 0, 0, 255, 255, 0, 0, 0, 63, 127, 127]);
+        // bytes that are not a profile are ignored
+        assert_eq!(cmyk_to_srgb(&[0, 255, 255, 0], Some(&b"not a profile"[..])), [255, 0, 0]);
     }
 
     #[test]

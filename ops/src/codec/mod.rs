@@ -6,9 +6,11 @@
 pub mod animation;
 pub mod decode;
 pub mod encode;
+pub mod exif;
 pub mod header;
 #[cfg(any(feature = "heic", feature = "avif"))]
 pub mod heif;
+pub mod isobmff;
 pub mod jpeg_quality;
 
 use std::io::Cursor;
@@ -149,6 +151,10 @@ fn corrupt(e: impl std::fmt::Display) -> CodecError {
     CodecError::Corrupt(e.to_string())
 }
 
+/// Why a HEIC or AVIF source's pixels are refused by a build without the `heic` feature (its
+/// header, `info` included, is read in every build).
+pub const HEIF_NEEDS_FEATURE: &str = "HEIC and AVIF pixels need Pixgate built with the heic feature";
+
 /// Count the frames of a GIF without decoding their pixels, stopping past `cap`. A broken
 /// stream counts the frames read before the break (decoding reports the break later).
 fn gif_frames(bytes: &[u8], cap: u32) -> u32 {
@@ -167,31 +173,33 @@ fn gif_frames(bytes: &[u8], cap: u32) -> u32 {
 }
 
 /// Read the header: format, dimensions, frame count. Allocates no pixels. PNG, JPEG, GIF,
-/// BMP and WebP are read by `header`; TIFF needs the `image` crate's decoder to find its IFD.
+/// BMP and WebP are read by `header`, HEIC and AVIF by `isobmff` (in every build); TIFF needs
+/// the `image` crate's decoder to find its IFD. Frames: GIF's are counted, APNG's and animated
+/// WebP's come from their headers, a HEIF image sequence's from its track.
 pub fn probe(bytes: &[u8]) -> Result<Probe, CodecError> {
     let format = sniff(bytes).ok_or(CodecError::Unsupported("the bytes are not a known image format"))?;
-    let (width, height) = match (header::dimensions(bytes, format), format.image_format()) {
-        (Some(d), _) => d,
-        (None, Some(f)) => {
-            ImageReader::with_format(Cursor::new(bytes), f).into_dimensions().map_err(corrupt)?
+    let (width, height, frames) = match (format, format.image_format()) {
+        (SourceFormat::Heic | SourceFormat::Avif, _) => {
+            let heif = isobmff::parse(bytes)?;
+            (heif.width, heif.height, heif.frames)
         }
-        #[cfg(feature = "heic")]
-        (None, None) => heif::dimensions(bytes)?,
-        #[cfg(not(feature = "heic"))]
-        (None, None) => {
-            return Err(CodecError::NeedsFeature(
-                "HEIC and AVIF sources need Pixgate built with the heic feature",
-            ));
+        (_, Some(f)) => {
+            let (width, height) = match header::dimensions(bytes, format) {
+                Some(d) => d,
+                None => ImageReader::with_format(Cursor::new(bytes), f).into_dimensions().map_err(corrupt)?,
+            };
+            let frames = match format {
+                // Enough to exceed any pixel limit is enough to count.
+                SourceFormat::Gif => gif_frames(bytes, 10_000_000),
+                _ => header::frames(bytes, format),
+            };
+            (width, height, frames)
         }
+        (_, None) => return Err(CodecError::Unsupported("no header reader for this format")),
     };
     if width == 0 || height == 0 {
         return Err(CodecError::Corrupt("the image has no pixels".into()));
     }
-    let frames = match format {
-        // Enough to exceed any pixel limit is enough to count.
-        SourceFormat::Gif => gif_frames(bytes, 10_000_000),
-        _ => 1,
-    };
     Ok(Probe { format, width, height, frames })
 }
 
@@ -215,7 +223,8 @@ pub fn check_source(probe: &Probe, byte_len: u64, limits: &Limits) -> Result<(),
             ec: "0040-00000019",
         });
     }
-    let pixels = u64::from(probe.width) * u64::from(probe.height) * u64::from(probe.frames);
+    let (width, height, frames) = (u64::from(probe.width), u64::from(probe.height), u64::from(probe.frames));
+    let pixels = width.saturating_mul(height).saturating_mul(frames);
     if pixels > limits.max_source_pixels {
         return Err(CodecError::TooLarge {
             message: format!(

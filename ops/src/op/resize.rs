@@ -1,4 +1,4 @@
-//! `resize` (spec §2.1): the size arithmetic, not the resampling. [`plan`] turns the parameters and
+//! `resize`: the size arithmetic, not the resampling. [`plan`] turns the parameters and
 //! the source size into a [`ResizePlan`]: resample the whole source to `width`×`height`, then cut
 //! `crop` out of it (`m_fill`) or place it on a `pad` canvas (`m_pad`). [`crop_frame`] and
 //! [`pad_frame`] carry out those two steps; the resampling itself lives elsewhere.
@@ -9,7 +9,7 @@
 //!   centred on a box-sized canvas of `color`; `fixed`: the box itself (distorts). Worked example,
 //!   200×100 with `w_150,h_80`: lfit 150×75, mfit 160×80, fill 160×80 cut to 150×80, pad 150×75 on
 //!   150×80, fixed 150×80.
-//! * A proportional side is rounded half up (`lfit`/`mfit` per the spec; Pixgate uses the same
+//! * A proportional side is rounded half up (`lfit`/`mfit` per OSS; Pixgate uses the same
 //!   rounding for `p`, `P` and `l`/`s`, where OSS does not say), and is never below 1.
 //! * With a single `w` or `h` in `lfit`/`mfit` the other side follows the ratio. The fixed-size
 //!   modes (`fixed`/`fill`/`pad`) with a single side use it for both (the parser already does this;
@@ -19,7 +19,7 @@
 //!   So `l` alone scales the longer side to `l`, `s` alone the shorter side to `s`.
 //! * `p`: both sides times `p`/100.
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * `limit_1` (default): when the resample size would be larger than the source in **either**
 //!   side, the whole resize is the identity: the result keeps the source size, with no crop and no
 //!   padding. For `fill` and `pad` the resample size is the `mfit`/`lfit` size, so `fill` or `pad`
@@ -27,13 +27,18 @@
 //!   For `fixed` a box that enlarges one side and shrinks the other also returns the source. The
 //!   planner applies `limit` to `p` > 100 as well (the parser keeps `limit` for it).
 //! * `P` (watermark pre-processing, percent of the **main** image): the box is the main image's
-//!   size times `P`/100 (rounded half up, at least 1), then the mode and `limit` apply as for
-//!   `w`/`h`. [`plan_with_main`] takes the main image's size; [`plan`] uses the source itself.
+//!   size times `P`/100 (rounded half up, at least 1), then the mode applies as for `w`/`h`, but
+//!   not `limit`: the watermark is scaled to `P`% of the main image whatever its own size, up as
+//!   well as down (OSS: `P_10` gives a 10×10 watermark on a 100×100 image and a 20×20 one on a
+//!   200×200 image). The output limits still apply. [`plan_with_main`] takes the main image's
+//!   size; [`plan`] uses the source itself.
 //! * `pad`: the canvas is opaque `color` whatever the output format (OSS documents only the
 //!   colour), and the resampled pixels are copied onto it unchanged (their own alpha is kept).
 //! * The centre of `fill`/`pad` is rounded down: the left/top part gets the smaller half.
 //! * Output limits (EC 0040-00000007) are checked on the resample size and the pad canvas; an
 //!   identity plan allocates nothing and is not checked.
+//!
+//! OSS's documentation: `docs/oss/actions.md#resize`.
 
 use crate::frame::{Frame, OpContext, OpError, OutputLimits};
 use crate::spec::{Resize, ResizeMode};
@@ -160,7 +165,9 @@ pub fn plan_with_main(
         ResizeMode::Fill => (fit(true), bw.zip(bh)),
         ResizeMode::Pad => (fit(false), bw.zip(bh)),
     };
-    if r.limit && (size.0 > sw || size.1 > sh) {
+    // a box from `P` is relative to the main image, not to the watermark: `limit` does not apply
+    let limit = r.limit && (by_side || percent_of_main.is_none());
+    if limit && (size.0 > sw || size.1 > sh) {
         return Ok(ResizePlan::identity(src_w, src_h));
     }
 
@@ -307,7 +314,7 @@ mod tests {
     fn plans() {
         type Row = (u32, u32, &'static str, (u32, u32), Option<Rect>, Option<Pad>);
         let rows: &[Row] = &[
-            // worked example (spec §2.1): 200x100, w_150,h_80
+            // worked example (docs/oss/actions.md#resize-examples): 200x100, w_150,h_80
             (200, 100, "m_lfit,w_150,h_80", (150, 75), None, None),
             (200, 100, "m_mfit,w_150,h_80", (160, 80), None, None),
             (200, 100, "m_fill,w_150,h_80", (160, 80), rect(5, 0, 150, 80), None),
@@ -324,7 +331,7 @@ mod tests {
             (4, 3, "w_2", (2, 2), None, None),      // 3*2/4 = 1.5 -> 2
             (1000, 1, "w_10", (10, 1), None, None), // 0.01 -> 1
             (1, 1000, "w_1,h_5", (1, 5), None, None),
-            // fixed-size modes with a single side: square box (spec: 200x100, h=100 -> 100x100)
+            // fixed-size modes with a single side: square box (OSS: 200x100, h=100 -> 100x100)
             (200, 100, "m_fixed,h_100", (100, 100), None, None),
             (200, 100, "m_fill,w_50", (100, 50), rect(25, 0, 50, 50), None),
             (200, 100, "m_pad,h_50", (50, 25), None, pad(50, 50, 0, 12, WHITE)),
@@ -365,7 +372,7 @@ mod tests {
             (200, 100, "m_pad,w_300,h_300,limit_0", (300, 150), None, pad(300, 300, 0, 75, WHITE)),
             (200, 100, "m_pad,w_300,h_50", (100, 50), None, pad(300, 50, 100, 0, WHITE)),
             (200, 100, "w_200,h_100", (200, 100), None, None),
-            // 900x7321 with lfit w_1600 keeps the source size (spec's real-world capture)
+            // 900x7321 with lfit w_1600 keeps the source size (an observed OSS response)
             (900, 7321, "m_lfit,w_1600", (900, 7321), None, None),
         ];
         let limits = OutputLimits::default();
@@ -390,16 +397,31 @@ mod tests {
             color: Rgb::WHITE,
         };
         let l = OutputLimits::default();
-        // main 100x100, watermark 100x100 -> 10x10 (spec §2.2)
+        // main 100x100, watermark 100x100 -> 10x10 (docs/oss/actions.md#watermark-image)
         assert_eq!(plan_with_main(100, 100, (100, 100), &r, &l).unwrap(), ResizePlan::identity(10, 10));
         // box 100x50 from a 1000x500 main; a 200x200 watermark fits as 50x50
         assert_eq!(plan_with_main(200, 200, (1000, 500), &r, &l).unwrap(), ResizePlan::identity(50, 50));
         // without a main image: relative to the source itself
         assert_eq!(plan(300, 200, &r, &l).unwrap(), ResizePlan::identity(30, 20));
-        // limit_1: a box larger than the source keeps the source
-        assert_eq!(plan_with_main(20, 20, (1000, 1000), &r, &l).unwrap(), ResizePlan::identity(20, 20));
-        let r0 = Resize { limit: false, ..r };
+        // a watermark smaller than the box is enlarged, whatever `limit` says
+        assert_eq!(plan_with_main(20, 20, (1000, 1000), &r, &l).unwrap(), ResizePlan::identity(100, 100));
+        let r0 = Resize { limit: false, ..r.clone() };
         assert_eq!(plan_with_main(20, 20, (1000, 1000), &r0, &l).unwrap(), ResizePlan::identity(100, 100));
+        let r50 = Resize { percent_of_main: Some(50), ..r.clone() };
+        assert_eq!(plan_with_main(10, 10, (100, 100), &r50, &l).unwrap(), ResizePlan::identity(50, 50));
+        assert_eq!(plan_with_main(400, 400, (100, 100), &r, &l).unwrap(), ResizePlan::identity(10, 10));
+        // the mode still applies: mfit covers the box, fill cuts it out
+        let mfit = Resize { mode: ResizeMode::Mfit, ..r.clone() };
+        assert_eq!(plan_with_main(10, 20, (200, 200), &mfit, &l).unwrap(), ResizePlan::identity(20, 40));
+        let fill = Resize { mode: ResizeMode::Fill, ..r.clone() };
+        assert_eq!(
+            plan_with_main(10, 20, (200, 200), &fill, &l).unwrap(),
+            ResizePlan { width: 20, height: 40, crop: rect(0, 10, 20, 20), pad: None }
+        );
+        // the output limits still hold
+        let small = OutputLimits { max_side: 40, ..l };
+        let too_large = plan_with_main(10, 10, (100, 100), &r50, &small);
+        assert!(matches!(too_large, Err(OpError::TooLarge { ec: "0040-00000007", .. })), "{too_large:?}");
     }
 
     #[test]

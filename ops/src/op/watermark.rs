@@ -1,4 +1,4 @@
-//! `watermark` (spec §2.2): an image, a line of text, or both, drawn over the image.
+//! `watermark` (`docs/oss/actions.md#watermark`): an image, a line of text, or both, drawn over the image.
 //!
 //! Two steps, so that an animation prepares a watermark once and draws it on every frame:
 //! [`prepare`] builds the overlay (the watermark image decoded and pre-processed, the text
@@ -15,11 +15,14 @@
 //!   bytes), pre-processed by its own chain: `resize` (`P` = percent of the main image), `crop`,
 //!   `indexcrop`, `rounded-corners`, `rotate`. A missing object is WatermarkError with EC
 //!   0040-00000025.
+//! * `P` scales the watermark to `P`% of the main image whatever its own size: enlarged as well
+//!   as shrunk (`P_10` gives a 10×10 watermark on a 100×100 image, a 20×20 one on a 200×200
+//!   image), within the output limits; `limit` does not apply to it.
 //! * Text + image: side by side, `order` picks which comes first, `align` aligns them at the
 //!   top, middle or bottom, `interval` is the gap between them.
 //! * `fill_1` tiles the watermark over the whole image, `padx`/`pady` apart.
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * A positive `voffset` moves the watermark down (image coordinates), a negative one up.
 //! * A watermark larger than the image, or placed partly outside it, is clipped, not shrunk.
 //! * Tiles are laid on a grid through the anchored position, so the tile at the anchor is where
@@ -551,6 +554,48 @@ mod tests {
         let key = b64("wm.png?x-oss-process=image/crop,w_30,h_10/rotate,90");
         let f = run(white(100, 100), &format!("image_{key},g_nw,x_0,y_0"), &[("wm.png", &red)]).unwrap();
         assert_eq!(ink_box(&f), Some((0, 0, 10, 30)));
+    }
+
+    #[test]
+    fn percent_of_the_main_image_enlarges_and_shrinks() {
+        let overlay = |mark: &[u8], pre: &str, main: (u32, u32), cx: &OpContext| {
+            let key = b64(&format!("wm.png?x-oss-process=image/resize,{pre}"));
+            let assets = Assets { images: vec![("wm.png", mark)], fonts: &text::BundledOnly };
+            prepare(&wm(&format!("image_{key},g_nw,x_0,y_0")), main, &assets, &Limits::default(), cx)
+        };
+        let cx = OpContext::default();
+        // a 10x10 watermark with P_50 on a 100x100 image is enlarged to 50x50
+        let small = png(10, 10, RED);
+        let o = overlay(&small, "P_50", (100, 100), &cx).unwrap().frame;
+        assert_eq!((o.width, o.height), (50, 50));
+        let p = o.pixel(25, 25);
+        assert!(p[0] >= 250 && p[1] <= 5 && p[2] <= 5 && p[3] >= 250, "{p:?}");
+        // limit_1 spelled out changes nothing
+        let o = overlay(&small, "P_50,limit_1", (100, 100), &cx).unwrap().frame;
+        assert_eq!((o.width, o.height), (50, 50));
+        // a 400x400 watermark with P_10 on a 100x100 image is shrunk to 10x10
+        let large = png(400, 400, RED);
+        let o = overlay(&large, "P_10", (100, 100), &cx).unwrap().frame;
+        assert_eq!((o.width, o.height), (10, 10));
+        assert_eq!(o.pixel(5, 5), &RED[..]);
+        // the same P on a larger image gives a larger watermark
+        let o = overlay(&small, "P_10", (200, 200), &cx).unwrap().frame;
+        assert_eq!((o.width, o.height), (20, 20));
+        // drawn: the ink covers exactly the enlarged watermark
+        let f = run(
+            white(100, 100),
+            &format!("image_{},g_nw,x_0,y_0", b64("wm.png?x-oss-process=image/resize,P_50")),
+            &[("wm.png", &small)],
+        )
+        .unwrap();
+        assert_eq!(ink_box(&f), Some((0, 0, 50, 50)));
+        // enlarging stays within the output limits
+        let tight = OpContext {
+            limits: crate::frame::OutputLimits { max_side: 40, ..Default::default() },
+            ..Default::default()
+        };
+        let err = overlay(&small, "P_50", (100, 100), &tight).unwrap_err();
+        assert!(matches!(err, OpError::TooLarge { ec: "0040-00000007", .. }), "{err:?}");
     }
 
     #[test]

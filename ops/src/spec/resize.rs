@@ -1,4 +1,4 @@
-//! `resize` (spec §2.1): `m`, `w`, `h`, `l`, `s`, `p`, `limit`, `color` (+ `P` inside a watermark
+//! `resize`: `m`, `w`, `h`, `l`, `s`, `p`, `limit`, `color` (+ `P` inside a watermark
 //! image's pre-processing).
 //!
 //! Rules: at least one of `w h l s p` (`P`) is required. `w`/`h` make `l`/`s` ignored; any side
@@ -7,16 +7,19 @@
 //!
 //! Normalisation (equivalent requests print the same):
 //! * fixed-size modes (`fixed`, `fill`, `pad`) with a single side use it for both: `m_fixed,h_100`
-//!   = `m_fixed,w_100,h_100` (spec §2.1 for fixed; the TOS clone does the same for fill/pad —
+//!   = `m_fixed,w_100,h_100` (OSS for fixed; the TOS clone does the same for fill/pad —
 //!   uncertain for OSS, Pixgate's rule). Likewise a single `l` or `s`: Pixgate reads `l`×`s` as the
 //!   box turned to the source's orientation (its longer side gets `l`), so one of them alone is a
 //!   square box;
 //! * proportional modes with a single `w` or `h` scale by that side alone, so `mfit` = `lfit`;
 //! * with only `p` the mode does not matter (→ `lfit`), and for `p` ≤ 100 neither does `limit`
 //!   (nothing is enlarged; → `limit_1`); for `p` > 100 `limit` is kept (OSS does not say whether it
-//!   applies). `P` (percent of the main image) keeps its mode and limit;
+//!   applies). `P` (percent of the main image) keeps its mode; it scales the watermark up as
+//!   well as down, so `limit` cannot matter (→ `limit_1`);
 //! * `color` only matters for `m_pad`, which needs a box (sides; a `p`-only resize is never
 //!   `pad`); dropped otherwise.
+//!
+//! OSS's documentation: `docs/oss/actions.md#resize`.
 
 use std::fmt;
 
@@ -29,7 +32,8 @@ pub(crate) const NAME: &str = "resize";
 
 const EC_M: &str = "0040-00000311";
 const EC_W: &str = "0040-00000312";
-/// `UNCERTAIN` in the spec ("presumably 0040-00000313"): only `w_0,h_0` (321) is documented.
+/// Not documented by OSS (presumably 0040-00000313, `docs/oss/actions.md#resize`): only
+/// `w_0,h_0` (321) is.
 const EC_H: &str = "0040-00000313";
 const EC_L: &str = "0040-00000314";
 const EC_S: &str = "0040-00000315";
@@ -98,7 +102,8 @@ pub struct Resize {
     /// `P` (percent of the **main** image), [1, 100]; only in a watermark image's pre-processing;
     /// `None` whenever a side is set.
     pub percent_of_main: Option<u32>,
-    /// `limit`, default `true` (`1`): never enlarge.
+    /// `limit`, default `true` (`1`): never enlarge. A box from `P` ignores it (normalised to
+    /// `true`).
     pub limit: bool,
     /// `color`, default `FFFFFF`; normalised to `FFFFFF` unless `mode` is `Pad`.
     pub color: Rgb,
@@ -178,7 +183,7 @@ pub(crate) fn parse(mut c: Cursor<'_>, ctx: Ctx) -> Result<Resize, SpecError> {
         return Err(SpecError::missing(None, format!("{a}: missing parameter, one of {keys} is required")));
     }
 
-    // Priorities (spec §2.1): w/h beat l/s; any side beats a percentage; P beats p.
+    // Priorities (docs/oss/actions.md#resize-rules): w/h beat l/s; any side beats a percentage; P beats p.
     let by_wh = width.is_some() || height.is_some();
     let (long, short) = if by_wh { (None, None) } else { (long, short) };
     let by_side = by_wh || long.is_some() || short.is_some();
@@ -192,7 +197,7 @@ pub(crate) fn parse(mut c: Cursor<'_>, ctx: Ctx) -> Result<Resize, SpecError> {
     let (mut width, mut height, mut long, mut short, mut mode, mut limit) =
         (width, height, long, short, mode, limit);
     match mode {
-        // a fixed-size box with one side given is a square (spec §2.1; TOS for fill/pad)
+        // a fixed-size box with one side given is a square (OSS for fixed; TOS for fill/pad)
         ResizeMode::Fixed | ResizeMode::Fill | ResizeMode::Pad => {
             square(&mut width, &mut height);
             square(&mut long, &mut short);
@@ -207,6 +212,10 @@ pub(crate) fn parse(mut c: Cursor<'_>, ctx: Ctx) -> Result<Resize, SpecError> {
         if p <= 100 {
             limit = true;
         }
+    }
+    if percent_of_main.is_some() {
+        // a percentage of the main image enlarges as well as shrinks: limit cannot matter
+        limit = true;
     }
     let color = if mode == ResizeMode::Pad { color } else { Rgb::WHITE };
     Ok(Resize { mode, width, height, long, short, percent, percent_of_main, limit, color })
@@ -272,7 +281,7 @@ mod tests {
             ("resize,m_fill,w_150,h_80", Ok("resize,m_fill,w_150,h_80,limit_1")),
             ("resize,m_pad,w_150,h_80", Ok("resize,m_pad,w_150,h_80,limit_1,color_FFFFFF")),
             ("resize,m_fixed,w_150,h_80", Ok("resize,m_fixed,w_150,h_80,limit_1")),
-            // a single side in a fixed-size mode is a square box (spec §2.1: fixed, 200x100 with h=100
+            // a single side in a fixed-size mode is a square box (OSS for fixed, 200x100 with h=100
             // gives 100x100; the TOS clone for fill/pad)
             ("resize,m_fixed,h_100", Ok("resize,m_fixed,w_100,h_100,limit_1")),
             ("resize,m_fixed,w_100", Ok("resize,m_fixed,w_100,h_100,limit_1")),
@@ -333,7 +342,7 @@ mod tests {
             // unknown keys and bare tokens are ignored; keys are case-sensitive
             ("resize,w_100,x_5,foo,W_7", Ok("resize,m_lfit,w_100,limit_1")),
             ("resize,w_100,P_30", Ok("resize,m_lfit,w_100,limit_1")),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("resize,w_100,m_abc", Err((InvalidArgument, Some("0040-00000311")))),
             ("resize,m_LFIT,w_1", Err((InvalidArgument, Some("0040-00000311")))),
             ("resize,m_,w_1", Err((InvalidArgument, Some("0040-00000311")))),

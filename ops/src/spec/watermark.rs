@@ -1,4 +1,4 @@
-//! `watermark` (spec §2.2): text and/or image watermarks.
+//! `watermark` (`docs/oss/actions.md#watermark`): text and/or image watermarks.
 //!
 //! Rules:
 //! * at least one of `text_` / `image_` (EC 0040-00000278, MissingArgument);
@@ -11,7 +11,7 @@
 //!   font name (default `wqy-zenhei`), kept as decoded, 1–64 characters, no control characters;
 //! * `x` counts only for the gravities at the left or right edge (`nw west sw ne east se`), `y`
 //!   only for those at the top or bottom edge (`nw north ne sw south se`), `voffset` only for the
-//!   middle row (`west center east`) (spec §2.2); all three are always validated, and the ones the
+//!   middle row (`west center east`) (as OSS documents); all three are always validated, and the ones the
 //!   gravity ignores are normalised to their defaults (10, 10, 0) and not printed;
 //! * text options (`type color size shadow rotate`) without `text_` are validated, then dropped;
 //!   `padx`/`pady` only count with `fill_1`; `order`/`align`/`interval` only with both text and
@@ -292,7 +292,7 @@ pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Watermark, SpecError> {
         shadow,
         rotate,
     });
-    // drop what the gravity ignores (spec §2.2)
+    // drop what the gravity ignores (docs/oss/actions.md#watermark-basic)
     let x = if uses_x(gravity) { x } else { DEFAULT_MARGIN };
     let y = if uses_y(gravity) { y } else { DEFAULT_MARGIN };
     let voffset = if uses_voffset(gravity) { voffset } else { 0 };
@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn table() {
         const ROWS: &[(&str, Expect)] = &[
-            // text (spec example "Hello 图片服务!"), URL-safe and standard spellings print the same
+            // text (OSS's example "Hello 图片服务!"), URL-safe and standard spellings print the same
             (
                 "watermark,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ",
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,\
@@ -492,8 +492,8 @@ mod tests {
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,\
                 type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0"),
             ),
-            // x / y / voffset only where the gravity uses them (spec §2.2): the others are
-            // validated, then dropped, so equivalent spellings print the same
+            // x / y / voffset only where the gravity uses them (docs/oss/actions.md#watermark-basic):
+            // the others are validated, then dropped, so equivalent spellings print the same
             (
                 "watermark,image_YS5wbmc,g_north,x_99,y_5,voffset_7",
                 Ok("watermark,t_100,g_north,y_5,fill_0,image_YS5wbmc"),
@@ -534,7 +534,7 @@ mod tests {
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
                     size_40,shadow_0,rotate_0"),
             ),
-            // image (spec example image/panda.png)
+            // image (OSS's example image/panda.png)
             (
                 "watermark,image_aW1hZ2UvcGFuZGEucG5n",
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_aW1hZ2UvcGFuZGEucG5n"),
@@ -563,9 +563,15 @@ mod tests {
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,image_cGFuZGEucG5n,text_SGVsbG8,\
                     type_d3F5LXplbmhlaQ,color_000000,size_40,shadow_0,rotate_0,order_1,align_1,interval_1000"),
             ),
-            // image pre-processing (spec example panda.png?x-oss-process=image/resize,P_30)
+            // image pre-processing (OSS's example panda.png?x-oss-process=image/resize,P_30)
             (
                 "watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA",
+                Ok("watermark,t_100,g_se,x_10,y_10,fill_0,\
+                    image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLG1fbGZpdCxQXzMwLGxpbWl0XzE"),
+            ),
+            // P scales up as well as down, so limit cannot matter: resize,P_30,limit_0 prints limit_1
+            (
+                "watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzAsbGltaXRfMA",
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,\
                     image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLG1fbGZpdCxQXzMwLGxpbWl0XzE"),
             ),
@@ -589,7 +595,7 @@ mod tests {
                 Ok("watermark,t_100,g_se,x_10,y_10,fill_0,text_SGVsbG8,type_d3F5LXplbmhlaQ,color_000000,\
                     size_40,shadow_0,rotate_0"),
             ),
-            // EC catalogue (spec §5.3)
+            // EC catalogue (docs/oss/errors.md#ec-catalogue)
             ("watermark,text_SGVsbG8,type_notbase64", Err((BadRequest, Some("0040-00000250")))),
             ("watermark,text_SGVsbG8,shadow_200", Err((InvalidArgument, Some("0040-00000255")))),
             ("watermark,text_SGVsbG8,size_2000", Err((InvalidArgument, Some("0040-00000256")))),
