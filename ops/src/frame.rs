@@ -128,7 +128,9 @@ impl Default for OpContext {
 pub struct OutputLimits {
     pub max_side: u32,
     pub max_pixels: u64,
-    /// Rotation is refused when the frame's width or height exceeds this.
+    /// `op::rotate::apply` refuses a frame wider or taller than this (a watermark object's
+    /// pre-processing); the main chain's source is checked against it once, from its header,
+    /// by `pipeline::plan`, and then rotated whatever its size at that step.
     pub max_rotate_side: u32,
 }
 

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::codec::animation::{GifFrames, GifWriter, has_local_palettes};
+use crate::codec::animation::{GifFrames, GifWriter, all_colours, has_local_palettes};
 use crate::codec::decode::decode_frame;
 use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
 use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
@@ -45,8 +45,10 @@ pub struct Timings {
 /// A conservative estimate of the memory a render of this source needs at its peak: the
 /// decoder's buffer (16-bit RGBA for formats that may carry it), the RGBA frame, and one
 /// action's output; an animation's canvas, frame copies and the writer's index buffers; and
-/// one frame-sized overlay per watermark of `chain`. The gateway reserves it before the job
-/// runs (adding the watermark images' own estimates).
+/// one frame-sized overlay per watermark of `chain`; plus, when a rotation by an angle that is
+/// not a right one grows the canvas, 8 bytes for each pixel it adds (the RGBA result and, for
+/// an animation, the writer's index buffers at that size). The gateway reserves it before the
+/// job runs (adding the watermark images' own estimates).
 pub fn memory_estimate(probe: &Probe, chain: Option<&Chain>) -> u64 {
     let px = u64::from(probe.width) * u64::from(probe.height);
     let per_px = match probe.format {
@@ -56,7 +58,23 @@ pub fn memory_estimate(probe: &Probe, chain: Option<&Chain>) -> u64 {
     };
     let watermarks =
         chain.map_or(0, |c| c.actions.iter().filter(|a| matches!(a, Action::Watermark(_))).count());
-    px * (per_px + 4 * watermarks as u64)
+    let grown = chain.map_or(0, |c| largest_rotated_canvas(probe, c).saturating_sub(px));
+    px * (per_px + 4 * watermarks as u64) + grown * 8
+}
+
+/// The largest canvas, in pixels, the chain's rotations make from the source's size (each
+/// rotation turns the size the previous one left; other actions are taken not to enlarge).
+fn largest_rotated_canvas(probe: &Probe, chain: &Chain) -> u64 {
+    let (mut w, mut h) = (probe.width, probe.height);
+    let mut largest = 0u64;
+    for a in &chain.actions {
+        if let Action::Rotate(r) = a {
+            let (cw, ch) = op::rotate::canvas(w, h, r.angle);
+            largest = largest.max(cw.saturating_mul(ch));
+            (w, h) = (u32::try_from(cw).unwrap_or(u32::MAX), u32::try_from(ch).unwrap_or(u32::MAX));
+        }
+    }
+    largest
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,10 +251,16 @@ pub struct Plan {
     pub memory: u64,
 }
 
-/// Probe the source and check it against `limits` (OSS's limits and ECs).
+/// Probe the source and check it against `limits` (OSS's limits and ECs), `rotate`'s included:
+/// OSS refuses to rotate a source wider or taller than 4096 px (`max_rotate_side`), whatever
+/// the actions before the rotation do to its size, so that is checked here, from the header;
+/// the rotation itself is then held only to the output limits ([`op::rotate::turn`]).
 pub fn plan(chain: &Chain, source: &[u8], limits: &Limits) -> Result<Plan, PipelineError> {
     let probe = codec::probe(source)?;
     codec::check_source(&probe, source.len() as u64, limits)?;
+    if chain.actions.iter().any(|a| matches!(a, Action::Rotate(_))) {
+        op::rotate::check_side(probe.width, probe.height, limits.max_rotate_side)?;
+    }
     let memory = match chain.actions.as_slice() {
         [Action::Info] => 0,
         _ => memory_estimate(&probe, Some(chain)),
@@ -348,7 +372,8 @@ fn apply_pixels(frame: Frame, a: &Action, cx: &OpContext) -> Result<Frame, OpErr
         Action::IndexCrop(c) => op::indexcrop::apply(frame, c)?,
         Action::Circle(c) => op::circle::apply(frame, c, cx)?,
         Action::RoundedCorners(c) => op::rounded_corners::apply(frame, c, cx)?,
-        Action::Rotate(r) => op::rotate::apply(frame, r, cx)?,
+        // the source's sides were checked by `plan`
+        Action::Rotate(r) => op::rotate::turn(frame, r, cx)?,
         Action::Blur(b) => op::blur::apply(frame, b),
         Action::Bright(b) => op::bright::apply(frame, b),
         Action::Contrast(c) => op::contrast::apply(frame, c),
@@ -376,22 +401,22 @@ fn for_source(r: &Resize, format: SourceFormat) -> std::borrow::Cow<'_, Resize> 
     }
 }
 
-/// Does this chain keep an animated GIF animated? Only into GIF output, and not through
-/// `rotate` or a `resize` by percentage, which OSS documents as making the result static.
+/// Does this chain keep an animated GIF animated? Only into GIF output (other formats take
+/// the first frame), and not through a `resize` by percentage, which OSS documents as making
+/// the result static (`docs/oss/actions.md#resize-rules`). Every other action, `rotate`
+/// included, runs on each frame (`docs/compat.md#pixels`, "animation").
 fn stays_animated(chain: &Chain, probe: &Probe) -> bool {
     probe.format == SourceFormat::Gif
         && probe.frames > 1
         && output_settings(chain, probe.format, None).format == Format::Gif
-        && !chain.actions.iter().any(|a| match a {
-            Action::Rotate(_) => true,
-            Action::Resize(r) => r.percent.is_some(),
-            _ => false,
-        })
+        && !chain.actions.iter().any(|a| matches!(a, Action::Resize(r) if r.percent.is_some()))
 }
 
 /// An animated GIF, one frame at a time: decode and composite a frame, run the actions on it
-/// (a watermark is prepared once, for the first frame's size), add it to the output. Memory
-/// stays at a few frames whatever the frame count; the deadline is checked after each frame.
+/// (a watermark is prepared once, for the first frame's size), add it to the output. Every
+/// frame is the whole canvas when the actions run, so actions that change the size (resize,
+/// crop, rotate, ...) give every frame the same new canvas. Memory stays at a few frames
+/// whatever the frame count; the deadline is checked after each frame.
 #[allow(clippy::too_many_arguments)]
 fn run_animation(
     chain: &Chain,
@@ -408,7 +433,8 @@ fn run_animation(
     let mut frames = GifFrames::new(source, probe.frames)?;
     // The source's colours serve while the actions only move, cut or blend its pixels; colour
     // actions and watermarks bring new colours, so a palette is learnt from the first frame.
-    // (So do a pad colour and per-frame colour tables the global one does not hold.)
+    // (So does a pad colour.) With per-frame colour tables, the source's colours are those of
+    // all its tables, when they are at most 255; otherwise a palette is learnt too.
     let keeps_colours = chain.actions.iter().all(|a| match a {
         Action::Resize(r) => r.mode != crate::spec::ResizeMode::Pad,
         a => !matches!(
@@ -420,7 +446,13 @@ fn run_animation(
                 | Action::Blur(_)
         ),
     });
-    let global = if keeps_colours && !has_local_palettes(source) { frames.global_palette() } else { None };
+    let global = if !keeps_colours {
+        None
+    } else if has_local_palettes(source) {
+        all_colours(source)
+    } else {
+        frames.global_palette()
+    };
     let repeat = frames.repeat();
     let mut overlays: Vec<Option<op::watermark::Overlay>> = vec![None; chain.actions.len()];
     let mut writer: Option<GifWriter> = None;
@@ -447,7 +479,6 @@ fn run_animation(
                     }
                     frame
                 }
-                // (rotate never reaches here: it makes the result static)
                 other => apply_pixels(frame, other, cx)?,
             };
         }
@@ -510,6 +541,8 @@ mod tests {
             ("image/circle,r_15", (30, 30)),
             ("image/rounded-corners,r_10/format,gif", (60, 40)),
             ("image/resize,w_30/bright,20/sharpen,50", (30, 20)),
+            ("image/resize,w_30/rotate,270", (20, 30)),
+            ("image/crop,w_20,h_10/rotate,180", (20, 10)),
             // GIFs are never enlarged, even with limit_0
             ("image/resize,w_120,limit_0", (60, 40)),
         ] {
@@ -570,13 +603,159 @@ mod tests {
     }
 
     #[test]
-    fn rotate_percent_and_other_formats_make_it_static() {
+    fn rotate_runs_on_every_frame() {
+        let src = animated(60, 40, 3, gif::Repeat::Finite(2));
+        // 90°: every frame is turned, the canvas swaps its sides, delays and loop count stay
+        let out = render(&src, "image/rotate,90").unwrap();
+        assert_eq!(out.mime, "image/gif");
+        let (f, repeat) = frames(&out.bytes);
+        assert_eq!(f, vec![((40, 60), 10), ((40, 60), 20), ((40, 60), 30)]);
+        assert_eq!(repeat, Repeat::Finite(2));
+        // frame i's block (x 4i..4i+4, y 0..4 of the source) is at x 36..40, y 4i..4i+4; the
+        // source's own colours are kept
+        let mut r = GifFrames::new(&out.bytes, 100).unwrap();
+        let mut i = 0u32;
+        while let Some((f, _)) = r.next_frame().unwrap() {
+            assert_eq!(f.pixel(38, 4 * i + 1), &[254, 1, 127, 255], "frame {i}");
+            assert_eq!(f.pixel(38, 4 * i + 6), &[80, 175, 40, 255], "frame {i}");
+            assert_eq!(f.pixel(10, 30), &[80, 175, 40, 255], "frame {i}");
+            i += 1;
+        }
+        assert_eq!(i, 3);
+
+        // 30°: every frame has the rotated bounding box, its uncovered corners transparent
+        let out = render(&src, "image/rotate,30").unwrap();
+        assert_eq!(out.mime, "image/gif");
+        let (f, repeat) = frames(&out.bytes);
+        assert_eq!(f, vec![((72, 65), 10), ((72, 65), 20), ((72, 65), 30)]);
+        assert_eq!(repeat, Repeat::Finite(2));
+        let mut r = GifFrames::new(&out.bytes, 100).unwrap();
+        let mut n = 0;
+        while let Some((f, _)) = r.next_frame().unwrap() {
+            assert_eq!(f.pixel(0, 0)[3], 0, "frame {n}");
+            assert_eq!(f.pixel(71, 64)[3], 0, "frame {n}");
+            assert_eq!(f.pixel(36, 32), &[80, 175, 40, 255], "frame {n}");
+            n += 1;
+        }
+        assert_eq!(n, 3);
+
+        // The source's own transparency turns with it: a 10x10 red frame with a transparent 2x2
+        // corner, then a 3x3 green frame at (5, 5) disposed to the background.
+        let mut own = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut own, 10, 10, &[255, 0, 0, 0, 255, 0, 0, 0, 0]).unwrap();
+            let mut buf = vec![0u8; 100];
+            for i in [0, 1, 10, 11] {
+                buf[i] = 2;
+            }
+            let first = gif::Frame {
+                width: 10,
+                height: 10,
+                transparent: Some(2),
+                delay: 7,
+                buffer: buf.into(),
+                ..Default::default()
+            };
+            e.write_frame(&first).unwrap();
+            let second = gif::Frame {
+                left: 5,
+                top: 5,
+                width: 3,
+                height: 3,
+                transparent: Some(2),
+                delay: 8,
+                dispose: gif::DisposalMethod::Background,
+                buffer: vec![1u8; 9].into(),
+                ..Default::default()
+            };
+            e.write_frame(&second).unwrap();
+        }
+        let out = render(&own, "image/rotate,90").unwrap();
+        assert_eq!(frames(&out.bytes).0, vec![((10, 10), 7), ((10, 10), 8)]);
+        let mut r = GifFrames::new(&out.bytes, 10).unwrap();
+        // (x, y) of the source is at (9 - y, x)
+        let (a, _) = r.next_frame().unwrap().unwrap();
+        assert_eq!((a.pixel(9, 0)[3], a.pixel(8, 1)[3]), (0, 0));
+        assert_eq!(a.pixel(0, 0), &[255, 0, 0, 255]);
+        let (b, _) = r.next_frame().unwrap().unwrap();
+        assert_eq!(b.pixel(3, 6), &[0, 255, 0, 255]);
+        assert_eq!(b.pixel(9, 0)[3], 0);
+        assert_eq!(b.pixel(0, 0), &[255, 0, 0, 255]);
+    }
+
+    /// A PNG of `w` x `h`, one colour.
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let options = EncodeOptions { format: Format::Png, quality: 90, progressive: false };
+        encode(&Frame::filled(w, h, &[10, 20, 30]), &options).unwrap()
+    }
+
+    #[test]
+    fn the_rotate_limit_is_on_the_source_and_checked_before_decoding() {
+        let limits = Limits::default();
+        let refused = |r: Result<Plan, PipelineError>| match r {
+            Err(PipelineError::Op(OpError::TooLarge { message, ec: "0040-00000007" })) => message,
+            other => panic!("{other:?}"),
+        };
+        let chain = |c: &str| parse_image(c).unwrap();
+        // a 4100x10 source cannot be rotated, whatever comes before the rotation
+        let wide = png(4100, 10);
+        for c in [
+            "image/rotate,90",
+            "image/rotate,0",
+            "image/resize,w_100/rotate,90",
+            "image/crop,w_100/rotate,45",
+        ] {
+            let m = refused(plan(&chain(c), &wide, &limits));
+            assert!(m.contains("4100x10") && m.contains("at most 4096 pixels"), "{c}: {m}");
+        }
+        assert!(plan(&chain("image/resize,w_100"), &wide, &limits).is_ok());
+        // only the header is read: the file cut after its IHDR chunk is refused the same way,
+        // while without rotate it passes `plan` and fails to decode
+        let header = &wide[..33];
+        refused(plan(&chain("image/rotate,90"), header, &limits));
+        let resize = chain("image/resize,w_100");
+        let p = plan(&resize, header, &limits).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = execute(&p, &resize, header, &limits, deadline, &Assets::none()).unwrap_err();
+        assert!(matches!(err, PipelineError::Codec(_)), "{err:?}");
+        // at the limit
+        let out = render(&png(4096, 10), "image/rotate,90").unwrap();
+        let probe = codec::probe(&out.bytes).unwrap();
+        assert_eq!((probe.width, probe.height), (10, 4096));
+        // a source within the limit that a resize makes larger than 4096 px: rotated (OSS words
+        // the limit on the source); the output limits still hold
+        let out = render(&png(2000, 10), "image/resize,w_5000,limit_0/rotate,90").unwrap();
+        let probe = codec::probe(&out.bytes).unwrap();
+        assert_eq!((probe.width, probe.height), (25, 5000));
+        // an animated GIF: its canvas, from the header
+        let anim = animated(60, 40, 3, gif::Repeat::Infinite);
+        let small = Limits { max_rotate_side: 50, ..Limits::default() };
+        let m = refused(plan(&chain("image/resize,w_30/rotate,90"), &anim, &small));
+        assert!(m.contains("60x40"), "{m}");
+        assert!(plan(&chain("image/resize,w_30"), &anim, &small).is_ok());
+    }
+
+    #[test]
+    fn a_rotation_that_grows_the_canvas_counts_in_the_memory_estimate() {
+        let probe = Probe { format: SourceFormat::Gif, width: 100, height: 100, frames: 3 };
+        let estimate = |c: &str| memory_estimate(&probe, Some(&parse_image(c).unwrap()));
+        assert_eq!(estimate("image/rotate,90"), estimate("image/resize,w_50"));
+        // 45°: 142x142 = 20,164 pixels, 10,164 more than the source, at 8 bytes each
+        assert_eq!(estimate("image/rotate,45"), estimate("image/rotate,90") + 10_164 * 8);
+        // a second rotation turns the grown canvas again: the largest one counts
+        assert!(estimate("image/rotate,45/rotate,45") > estimate("image/rotate,45"));
+        assert_eq!(memory_estimate(&probe, None), estimate("image/rotate,180"));
+    }
+
+    #[test]
+    fn percent_and_other_formats_make_it_static() {
         let src = animated(60, 40, 5, gif::Repeat::Infinite);
         for (chain, mime, size) in [
-            ("image/rotate,90", "image/gif", (40, 60)),
             ("image/resize,p_50", "image/gif", (30, 20)),
             ("image/format,png", "image/png", (60, 40)),
             ("image/resize,w_30/format,webp", "image/webp", (30, 20)),
+            // rotate keeps an animation only into GIF output
+            ("image/rotate,90/format,png", "image/png", (40, 60)),
         ] {
             let out = render(&src, chain).unwrap();
             assert_eq!(out.mime, mime, "{chain}");

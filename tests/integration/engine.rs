@@ -231,6 +231,9 @@ fn geometry() {
             ("200x100.jpg", "image/blur,r_3,s_2", (200, 100)),
             ("200x100.jpg", "image/bright,30/contrast,-20/sharpen,100", (200, 100)),
             ("200x100.jpg", "image/resize,w_100/rotate,90/crop,w_10,h_10,g_center", (10, 10)),
+            // rotate's 4096 px limit is on the source (docs/compat.md#pixels, "limits"): a
+            // source within it that a resize makes larger is rotated
+            ("200x100.jpg", "image/resize,w_4200,limit_0/rotate,90", (2100, 4200)),
         ];
         for (key, process, dims) in rows {
             let g = get(&p, key, process).await;
@@ -421,6 +424,8 @@ fn bad_inputs() {
             ("huge.png", "image/info", 400, "ImageTooLarge"),
             ("200x100.jpg", "image/resize,m_fixed,w_16384,h_16384,limit_0", 400, "ImageTooLarge"),
             ("wide.jpg", "image/rotate,90", 400, "ImageTooLarge"),
+            // the source is over the limit, whatever the chain does before the rotation
+            ("wide.jpg", "image/resize,w_100/rotate,90", 400, "ImageTooLarge"),
             ("missing.jpg", "image/resize,w_10", 404, "NoSuchKey"),
         ];
         for (key, process, status, code) in rows {

@@ -3,9 +3,10 @@
 //! frames back. Neither holds more than the canvas and one frame, so memory does not grow with
 //! the frame count.
 //!
-//! Writing: one global palette for the whole animation (the source's global palette when the
-//! caller passes it, so that frames only cut or scaled keep the source's colours; otherwise a
-//! NeuQuant palette learnt from the first frame), plus one transparent entry. Each frame after the first is
+//! Writing: one global palette for the whole animation (the source's colours when the caller
+//! passes them: its global palette, or [`all_colours`] of its tables, so that frames only cut,
+//! scaled or turned keep the source's colours; otherwise a NeuQuant palette learnt from the
+//! first frame), plus one transparent entry. Each frame after the first is
 //! stored as the rectangle that changed since the previous one, unchanged pixels inside it
 //! transparent (better compression), unless it has transparent pixels of its own: then the frame
 //! before it is disposed to the background and it is stored whole. Delays and the loop count are
@@ -45,6 +46,38 @@ pub fn has_local_palettes(bytes: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// The distinct colours (RGB triplets, in order of first appearance) of the global colour table
+/// and of every frame's own table, or `None` when there are more than 255 of them (one index
+/// is kept for transparency). Frames are skipped, not decoded.
+pub fn all_colours(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut opts = gif::DecodeOptions::new();
+    opts.skip_frame_decoding(true);
+    let mut d = opts.read_info(Cursor::new(bytes)).ok()?;
+    let mut seen: std::collections::HashSet<[u8; 3]> = std::collections::HashSet::new();
+    let mut colours: Vec<u8> = Vec::new();
+    let mut add = |table: &[u8]| {
+        for c in table.chunks_exact(3) {
+            if seen.insert([c[0], c[1], c[2]]) {
+                colours.extend_from_slice(c);
+            }
+        }
+        seen.len() <= 255
+    };
+    if let Some(table) = d.global_palette()
+        && !add(table)
+    {
+        return None;
+    }
+    while let Ok(Some(f)) = d.next_frame_info() {
+        if let Some(table) = f.palette.as_deref()
+            && !add(table)
+        {
+            return None;
+        }
+    }
+    Some(colours)
 }
 
 /// The frames of a GIF, composited on its canvas, in order.
@@ -531,6 +564,41 @@ mod tests {
         }
         let mut r = GifFrames::new(&out, 10).unwrap();
         assert!(r.next_frame().is_err());
+    }
+
+    #[test]
+    fn all_colours_gathers_every_colour_table() {
+        // a global table of red and blue; a second frame with its own table of green and red
+        let mut out = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut out, 4, 4, &[255, 0, 0, 0, 0, 255]).unwrap();
+            let whole =
+                gif::Frame { width: 4, height: 4, buffer: vec![1u8; 16].into(), ..Default::default() };
+            e.write_frame(&whole).unwrap();
+            let own = gif::Frame {
+                left: 1,
+                top: 1,
+                width: 2,
+                height: 2,
+                palette: Some(vec![0, 255, 0, 255, 0, 0]),
+                buffer: vec![0u8; 4].into(),
+                ..Default::default()
+            };
+            e.write_frame(&own).unwrap();
+        }
+        assert!(has_local_palettes(&out));
+        assert_eq!(all_colours(&out), Some(vec![255, 0, 0, 0, 0, 255, 0, 255, 0]));
+        // more than 255 distinct colours: none
+        let many: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, 7]).collect();
+        let mut out = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut out, 2, 2, &many).unwrap();
+            let f = gif::Frame { width: 2, height: 2, buffer: vec![0u8; 4].into(), ..Default::default() };
+            e.write_frame(&f).unwrap();
+        }
+        assert_eq!(all_colours(&out), None);
+        // the test animation's 128 colours
+        assert_eq!(all_colours(&animated(8, 8, 2, gif::Repeat::Infinite)).map(|c| c.len()), Some(128 * 3));
     }
 
     #[test]

@@ -1,14 +1,19 @@
-//! `rotate,<angle>` (spec §2.12): rotate clockwise by `angle` degrees, [0, 360).
+//! `rotate,<angle>` (`docs/oss/actions.md#rotate`): rotate clockwise by `angle` degrees, [0, 360).
 //!
 //! Rules (OSS): 0 (and 360, which the parser turns into 0) is the identity; 90/180/270 turn the
 //! image (exact pixel moves, no resampling); any other angle enlarges the canvas to the rotated
-//! image's bounding box. A source wider or taller than 4096 px (`cx.limits.max_rotate_side`) is
-//! refused.
+//! image's bounding box. A **source** wider or taller than 4096 px (`max_rotate_side`) is refused
+//! ([`check_side`]).
 //!
-//! Choices where the spec is uncertain:
+//! Choices where OSS is silent:
 //! * The side limit is checked for every angle, 0 included (OSS refuses the action, not the
-//!   angle), as `TooLarge` with EC 0040-00000007 (the spec documents no rotate-specific EC; 007
+//!   angle), as `TooLarge` with EC 0040-00000007 (OSS documents no rotate-specific EC; 007
 //!   is its "result too large" code).
+//! * Where it is checked: OSS words the limit on the source image, so the main chain checks the
+//!   source's header once, before decoding (`pipeline::plan`), and then rotates with [`turn`],
+//!   whatever size earlier actions made the image (a resize up to 6000 px, then `rotate,90`, is
+//!   allowed; the output limits still bound every canvas). [`apply`] checks the frame it is
+//!   given, for callers whose frame is itself the source (a watermark object's pre-processing).
 //! * Canvas: `ceil(W·|cos| + H·|sin|)` × `ceil(W·|sin| + H·|cos|)` (a 1e-6 tolerance keeps exact
 //!   sizes from rounding up), rotated about both centres; it is checked against the output
 //!   limits before it is allocated.
@@ -21,18 +26,30 @@ use crate::frame::{Frame, OpContext, OpError};
 use crate::op::auto_orient::orient;
 use crate::spec::Rotate;
 
-/// Rotates `f` clockwise by `r.angle` degrees.
-pub fn apply(f: Frame, r: &Rotate, cx: &OpContext) -> Result<Frame, OpError> {
-    let max = cx.limits.max_rotate_side;
-    if f.width > max || f.height > max {
+/// OSS's rotate limit: an image wider or taller than `max` pixels cannot be rotated.
+pub fn check_side(width: u32, height: u32, max: u32) -> Result<(), OpError> {
+    if width > max || height > max {
         return Err(OpError::TooLarge {
             message: format!(
-                "rotate: the image is {}x{}; rotation allows a width and height of at most {max} pixels.",
-                f.width, f.height
+                "rotate: the image is {width}x{height}; rotation allows a width and height of at most {max} pixels."
             ),
             ec: "0040-00000007",
         });
     }
+    Ok(())
+}
+
+/// Rotates `f` clockwise by `r.angle` degrees, refusing a frame wider or taller than
+/// `cx.limits.max_rotate_side` ([`check_side`]): for a frame that is itself the source.
+pub fn apply(f: Frame, r: &Rotate, cx: &OpContext) -> Result<Frame, OpError> {
+    check_side(f.width, f.height, cx.limits.max_rotate_side)?;
+    turn(f, r, cx)
+}
+
+/// Rotates `f` clockwise by `r.angle` degrees without the side limit, whose source the caller
+/// has checked ([`check_side`]); a canvas that grows is still checked against the output limits
+/// before it is allocated.
+pub fn turn(f: Frame, r: &Rotate, cx: &OpContext) -> Result<Frame, OpError> {
     if f.width == 0 || f.height == 0 {
         return Ok(f);
     }
@@ -42,6 +59,19 @@ pub fn apply(f: Frame, r: &Rotate, cx: &OpContext) -> Result<Frame, OpError> {
         180 => Ok(orient(f, 3)),
         270 => Ok(orient(f, 8)),
         angle => rotate_any(&f, angle, cx),
+    }
+}
+
+/// The canvas a `w`×`h` image has after `rotate,<angle>`: the same or swapped for right angles,
+/// the rotated bounding box for any other.
+pub fn canvas(w: u32, h: u32, angle: u32) -> (u64, u64) {
+    match angle % 360 {
+        0 | 180 => (u64::from(w), u64::from(h)),
+        90 | 270 => (u64::from(h), u64::from(w)),
+        angle => {
+            let (sin, cos) = f64::from(angle).to_radians().sin_cos();
+            bounding_box(w, h, cos, sin)
+        }
     }
 }
 
@@ -55,7 +85,8 @@ fn bounding_box(w: u32, h: u32, cos: f64, sin: f64) -> (u64, u64) {
 fn rotate_any(f: &Frame, angle: u32, cx: &OpContext) -> Result<Frame, OpError> {
     let (sin, cos) = f64::from(angle).to_radians().sin_cos();
     let (ow, oh) = bounding_box(f.width, f.height, cos, sin);
-    // both are at most 2 × max_rotate_side here, well inside u32; checked before allocating
+    // at most the sum of both sides (each within the source or output limits), well inside
+    // u32; checked before allocating
     let (ow, oh) = (u32::try_from(ow).unwrap_or(u32::MAX), u32::try_from(oh).unwrap_or(u32::MAX));
     cx.limits.check(ow, oh)?;
 
@@ -180,7 +211,13 @@ mod tests {
             let out = apply(Frame::filled(w, h, &[1, 2, 3]), &Rotate { angle }, &cx(true)).unwrap();
             assert_eq!((out.width, out.height, out.channels), (cw, ch, 4), "{w}x{h} rotate,{angle}");
             assert_eq!(out.data.len(), (cw * ch * 4) as usize);
+            assert_eq!(canvas(w, h, angle), (u64::from(cw), u64::from(ch)), "{w}x{h} rotate,{angle}");
         }
+        // right angles keep or swap the sides
+        assert_eq!(canvas(100, 50, 0), (100, 50));
+        assert_eq!(canvas(100, 50, 90), (50, 100));
+        assert_eq!(canvas(100, 50, 180), (100, 50));
+        assert_eq!(canvas(100, 50, 270), (50, 100));
     }
 
     #[test]
@@ -274,6 +311,18 @@ mod tests {
             assert!(m.contains("1x9"), "{m}");
         }
         assert!(apply(Frame::filled(8, 8, &[0, 0, 0]), &Rotate { angle: 45 }, &small).is_ok());
+        assert!(check_side(8, 8, 8).is_ok());
+        let m = match check_side(4100, 10, 4096) {
+            Err(OpError::TooLarge { message, ec: "0040-00000007" }) => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(m.contains("4100x10") && m.contains("at most 4096 pixels"), "{m}");
+        // `turn` leaves the side limit to its caller (the source was checked): only the output
+        // limits hold
+        for (angle, size) in [(0, (9, 1)), (45, (8, 8)), (90, (1, 9))] {
+            let out = turn(Frame::filled(9, 1, &[0, 0, 0]), &Rotate { angle }, &small).unwrap();
+            assert_eq!((out.width, out.height), size, "rotate,{angle}");
+        }
         // the canvas: 4096x4096 at 45° would be 5793x5793 > 16777216 pixels (refused before
         // allocating); at 90° it is fine
         let big = Frame::filled(4096, 4096, &[0, 0, 0]);
