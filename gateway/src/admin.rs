@@ -25,6 +25,15 @@ pub struct Admin {
 }
 
 impl Admin {
+    /// Admin writes need `Authorization: Bearer <server.admin_token>` when a token is set
+    /// (compared in constant time).
+    fn authorized(&self, header: Option<&http::HeaderValue>) -> bool {
+        let Some(token) = &self.config.admin_token else { return true };
+        let given =
+            header.and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+        crate::auth::constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+    }
+
     /// `POST /purge?bucket=B&key=K` or `&prefix=P`: drop the variants and the source of an
     /// object (or of every object under a prefix). Bucket and key are as clients address them;
     /// the bucket's origin mapping is applied here.
@@ -85,6 +94,13 @@ impl ServeHttp for Admin {
                 reply(200, "text/plain; version=0.0.4; charset=utf-8", self.metrics.render())
             }
             (http::Method::POST, "/purge") => {
+                if !self.authorized(session.req_header().headers.get("authorization")) {
+                    tracing::warn!(target: "pixgate::admin", "purge refused: missing or wrong admin token");
+                    let mut r =
+                        reply(401, "application/json", b"{\"error\": \"admin token required\"}\n".to_vec());
+                    r.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Bearer"));
+                    return r;
+                }
                 let query = session.req_header().uri.query().map(str::to_string);
                 self.purge(query.as_deref()).await
             }

@@ -21,13 +21,13 @@ pub const EXIT_CONFIG: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "pixgate",
-    version,
+    version = version_text(),
     about = "An image proxy that speaks Alibaba Cloud OSS Image Processing in front of S3, OSS, MinIO or a folder.",
     long_about = None
 )]
 struct Cli {
     /// TOML configuration file (docs/reference.md#configuration). Every key has a default.
-    #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Overrides server.listen.
     #[arg(long, value_name = "ADDR")]
@@ -36,7 +36,7 @@ struct Cli {
     #[arg(long, value_name = "ADDR")]
     admin_listen: Option<String>,
     /// Serve this folder: origin.kind = "fs", origin.root = DIR.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     root: Option<String>,
     /// Take the listening sockets over from a running Pixgate (graceful upgrade): start this,
     /// then send SIGQUIT to the old process (README "Zero-downtime restart").
@@ -48,13 +48,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate the configuration and print the effective configuration as TOML (exit 0 or 1).
-    CheckConfig {
-        #[arg(long, env = "PIXGATE_CONFIG", value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(long, value_name = "DIR")]
-        root: Option<String>,
-    },
+    /// Validate the configuration and print the effective configuration as TOML, secrets
+    /// redacted (exit 0 or 1).
+    CheckConfig,
+}
+
+/// `--version`: the version and the features compiled in.
+fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let features = match crate::metrics::features() {
+            "" => "none".to_string(),
+            f => f.replace(',', ", "),
+        };
+        format!("{} (features: {features})", env!("CARGO_PKG_VERSION"))
+    })
 }
 
 /// The repository's demo folder, used when nothing says otherwise and `./samples` is absent.
@@ -89,16 +97,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     match cli.command {
-        Some(Command::CheckConfig { config, root }) => match load(config.as_deref(), None, None, root) {
-            Ok(c) => {
-                print!("{}", c.raw.to_toml());
-                0
+        Some(Command::CheckConfig) => {
+            match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
+                Ok(c) => {
+                    print!("{}", c.raw.redacted().to_toml());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    1
+                }
             }
-            Err(e) => {
-                eprintln!("{e}");
-                1
-            }
-        },
+        }
         None => match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
             Ok(c) => serve(c, cli.upgrade),
             Err(e) => {
@@ -131,7 +141,7 @@ fn accepts(addr: std::net::SocketAddr) -> bool {
 
 /// Start the server; returns the exit code once it stops.
 fn serve(config: Config, upgrade: bool) -> i32 {
-    crate::logging::init(config.log_format);
+    crate::logging::init(config.log_format, config.access_log);
     // Fail early and clearly when an address is taken (on upgrade, the old process holds them).
     let check = if upgrade { vec![] } else { vec![config.listen, config.admin_listen] };
     for addr in check {

@@ -17,15 +17,20 @@ pub fn flush() {
 
 /// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
 /// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, access_log: bool) {
     let filter =
         std::env::var("PIXGATE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
     // Pingora's own start-up chatter is only interesting when asked for.
-    let filter = if filter.contains("pingora") {
+    let mut filter = if filter.contains("pingora") {
         filter
     } else {
         format!("{filter},pingora_core=warn,pingora_proxy=warn,pingora=warn")
     };
+    // The access log has its own switch (`server.access_log`): a quieter level for the rest
+    // does not silence it, unless the filter names it.
+    if !filter.contains("pixgate::access") {
+        filter.push_str(if access_log { ",pixgate::access=info" } else { ",pixgate::access=off" });
+    }
     let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()

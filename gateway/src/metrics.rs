@@ -98,7 +98,14 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let build_info = IntGaugeVec::new(
+            Opts::new("pixgate_build_info", "Always 1: the version and the cargo features compiled in."),
+            &["version", "features"],
+        )
+        .expect("valid metric");
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), features()]).set(1);
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(build_info),
             Box::new(requests_total.clone()),
             Box::new(request_duration.clone()),
             Box::new(origin_requests_total.clone()),
@@ -149,6 +156,20 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The cargo features compiled into this binary, e.g. `heic,avif` (empty: none).
+pub fn features() -> &'static str {
+    static FEATURES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FEATURES.get_or_init(|| {
+        let all = [
+            ("heic", cfg!(feature = "heic")),
+            ("avif", cfg!(feature = "avif")),
+            ("mimalloc", cfg!(feature = "mimalloc")),
+            ("jemalloc", cfg!(feature = "jemalloc")),
+        ];
+        all.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+    })
 }
 
 impl Default for Metrics {

@@ -106,6 +106,9 @@ pub async fn send(
         h.insert_header("server", "Pixgate")?;
         h.insert_header("x-oss-request-id", request_id)?;
         h.insert_header("x-content-type-options", "nosniff")?;
+        if let Some(id) = &log.client_request_id {
+            h.insert_header("x-request-id", id.as_str())?;
+        }
         for (name, value) in headers {
             h.insert_header(name, value)?;
         }

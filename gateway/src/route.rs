@@ -73,6 +73,8 @@ pub struct Conditions {
 pub struct Original {
     pub object: Object,
     pub head: bool,
+    /// A signed request: its response is never `public`.
+    pub signed: bool,
     pub conditions: Conditions,
     /// The `Range` asked for; dropped when `If-Range` is present (the whole object is safe).
     pub range: Option<RangeSpec>,
@@ -85,6 +87,8 @@ pub struct Process {
     /// The distinct watermark objects the chain names (at most three).
     pub watermarks: Vec<String>,
     pub head: bool,
+    /// A signed request: its response is never `public`.
+    pub signed: bool,
     pub conditions: Conditions,
 }
 
@@ -178,6 +182,7 @@ pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Resu
         _ => return Err(GatewayError::MethodNotAllowed),
     };
     let conditions = Conditions::of(req);
+    let signed = identity.is_signed();
     match ask {
         Ask::Original(object) => {
             // If-Range: serving the whole object is always safe.
@@ -185,14 +190,14 @@ pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Resu
                 Some(_) => None,
                 None => header(req, "range").and_then(RangeSpec::parse),
             };
-            Ok(Route::Original(Original { object, head, conditions, range }))
+            Ok(Route::Original(Original { object, head, signed, conditions, range }))
         }
         ask => {
             let (object, chain, watermarks) = ask.chain(&identity)?;
             if chain.actions.iter().any(|a| a.is_standalone()) {
                 log.kind = RouteKind::Info;
             }
-            Ok(Route::Process(Process { object, chain, watermarks, head, conditions }))
+            Ok(Route::Process(Process { object, chain, watermarks, head, signed, conditions }))
         }
     }
 }

@@ -17,7 +17,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType};
 
-use crate::access_log::RequestLog;
+use crate::access_log::{Client, RequestLog, usable_request_id};
 use crate::error::{GatewayError, Stage};
 use crate::handlers;
 use crate::respond::{self, Response, SendError};
@@ -145,6 +145,13 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
+        ctx.log.client_request_id = session
+            .req_header()
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| usable_request_id(v))
+            .map(str::to_string);
         let timeout = self.state.config.request_timeout;
         let work = AssertUnwindSafe(self.answer(session, ctx)).catch_unwind();
         let outcome = match tokio::time::timeout(timeout, work).await {
@@ -175,7 +182,17 @@ impl ProxyHttp for Gateway {
         m.requests_total.with_label_values(&[route, ctx.log.status.to_string().as_str()]).inc();
         m.request_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
         let proxy_error = e.map(|e| e.to_string()).unwrap_or_default();
-        ctx.log.write(session.req_header().method.as_str(), &ctx.request_id, elapsed, &proxy_error);
+        let req = session.req_header();
+        let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let client = Client {
+            method: req.method.as_str(),
+            addr: session.client_addr().map(|a| a.to_string()).unwrap_or_default(),
+            forwarded_for: header("x-forwarded-for"),
+            host: header("host"),
+            user_agent: header("user-agent"),
+            referer: header("referer"),
+        };
+        ctx.log.write(&client, &ctx.request_id, elapsed, &proxy_error);
     }
 }
 

@@ -4,11 +4,13 @@
 mod access;
 mod animation;
 mod cache;
+mod citations;
 mod deploy;
 mod engine;
 mod foundation;
 mod hostile;
 mod language;
+mod operators;
 mod shared;
 mod watermark;
 
@@ -40,6 +42,8 @@ fn main() {
         .chain(shared::TESTS.iter())
         .chain(watermark::TESTS.iter())
         .chain(animation::TESTS.iter())
+        .chain(citations::TESTS.iter())
+        .chain(operators::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

@@ -156,8 +156,17 @@ fn pixgate_command(args: &[&str]) -> Command {
 
 /// Run Pixgate with `args` and wait for it to exit (it must exit within 20 s).
 pub fn run_to_exit(args: &[&str]) -> Exited {
-    let mut child =
-        pixgate_command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn pixgate");
+    run_to_exit_with_env(args, &[])
+}
+
+/// [`run_to_exit`] with these environment variables set.
+pub fn run_to_exit_with_env(args: &[&str], env: &[(&str, &str)]) -> Exited {
+    let mut child = pixgate_command(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pixgate");
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -184,8 +193,13 @@ impl Pixgate {
     /// `/readyz` answers 200. A port taken by someone else between choosing and binding it is
     /// retried with new ports.
     pub fn start(config: &str) -> Pixgate {
+        Pixgate::start_with_env(config, &[])
+    }
+
+    /// [`Pixgate::start`] with these environment variables set for the process.
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Pixgate {
         for attempt in 1..=5 {
-            match Pixgate::try_start(config) {
+            match Pixgate::try_start(config, env) {
                 Ok(p) => return p,
                 Err(logs) if attempt < 5 && logs.contains("cannot listen") => continue,
                 Err(logs) => panic!("pixgate did not start:\n{logs}"),
@@ -194,7 +208,7 @@ impl Pixgate {
         unreachable!("the last attempt returns or panics")
     }
 
-    fn try_start(config: &str) -> Result<Pixgate, String> {
+    fn try_start(config: &str, env: &[(&str, &str)]) -> Result<Pixgate, String> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pixgate.toml");
         std::fs::write(&path, config).expect("write config");
@@ -211,6 +225,7 @@ impl Pixgate {
             "--admin-listen",
             &admin_listen,
         ])
+        .envs(env.iter().copied())
         .stdout(stdout)
         .stderr(stderr)
         .spawn()

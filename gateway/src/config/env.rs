@@ -7,6 +7,29 @@ use super::raw::RawBucket;
 /// Environment variables that are not configuration keys.
 const ENV_NOT_KEYS: &[&str] = &["PIXGATE_CONFIG", "PIXGATE_LOG", "PIXGATE_CREDENTIALS"];
 
+/// The variables Kubernetes injects for a Service whose name starts with `pixgate` (service
+/// links): `<SVC>_SERVICE_HOST`, `<SVC>_SERVICE_PORT[_<NAME>]`, `<SVC>_PORT=tcp://…`,
+/// `<SVC>_PORT_<n>_<PROTO>[_PROTO|_PORT|_ADDR]`. They are not configuration, and no key has
+/// these shapes, so they are passed over; a misspelt key is still reported.
+pub(super) fn is_service_link(name: &str, value: &str) -> bool {
+    if name.ends_with("_SERVICE_HOST") || name.contains("_SERVICE_PORT") {
+        return true;
+    }
+    let url = ["tcp://", "udp://", "sctp://"].iter().any(|s| value.starts_with(s));
+    if name.ends_with("_PORT") && url {
+        return true;
+    }
+    // ..._PORT_<digits>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR]
+    let parts: Vec<&str> = name.rsplit('_').collect();
+    let proto = |p: &str| matches!(p, "TCP" | "UDP" | "SCTP");
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [p, n, "PORT", ..] => proto(p) && digits(n),
+        [last, p, n, "PORT", ..] => matches!(*last, "PROTO" | "PORT" | "ADDR") && proto(p) && digits(n),
+        _ => false,
+    }
+}
+
 /// `PIXGATE_CREDENTIALS="AK1:secret1,AK2:secret2"`: signing keys from the environment (a
 /// Kubernetes Secret, a systemd EnvironmentFile), added to the file's `[[credentials]]`.
 pub(super) fn apply_env_credentials(
@@ -48,16 +71,17 @@ pub(super) fn apply_env(
     problems: &mut Vec<String>,
 ) {
     // Longest section names first so that CACHE_SHARED_ wins over CACHE_.
-    let sections: [(&str, &[&str]); 5] = [
+    let sections: [(&str, &[&str]); 6] = [
         ("CACHE_SHARED_", &["cache", "shared"]),
         ("SERVER_", &["server"]),
         ("ORIGIN_", &["origin"]),
         ("CACHE_", &["cache"]),
         ("LIMITS_", &["limits"]),
+        ("WATERMARK_", &["watermark"]),
     ];
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("PIXGATE_") else { continue };
-        if ENV_NOT_KEYS.contains(&name.as_str()) {
+        if ENV_NOT_KEYS.contains(&name.as_str()) || is_service_link(name, value) {
             continue;
         }
         let Some((prefix, path)) = sections.iter().find(|(p, _)| rest.starts_with(p)) else {
@@ -82,6 +106,20 @@ pub(super) fn apply_env(
                 problems.push(format!("{name}: {key} is a section, not a key"));
                 continue;
             }
+            // A list: TOML (`["/a", "/b"]`) or comma-separated (`/a,/b`).
+            toml::Value::Array(_) => match format!("v = {value}").parse::<toml::Table>() {
+                Ok(mut t) if t.get("v").is_some_and(toml::Value::is_array) => {
+                    t.remove("v").unwrap_or(toml::Value::Array(Vec::new()))
+                }
+                _ => toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| toml::Value::String(v.to_string()))
+                        .collect(),
+                ),
+            },
             _ => match format!("v = {value}").parse::<toml::Table>() {
                 Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(value.clone())),
                 // A size such as 256MiB is a bare string; the shape check reports real mistakes.

@@ -86,6 +86,8 @@ pub struct BucketConfig {
     pub referers: Vec<String>,
     /// With `referers` set, whether an anonymous request without a Referer is let in.
     pub allow_empty_referer: bool,
+    /// Overrides `cache.cache_control` for this bucket.
+    pub cache_control: Option<String>,
     /// Style name -> its chain, parsed once when the configuration is loaded.
     pub styles: BTreeMap<String, Arc<Chain>>,
 }
@@ -94,11 +96,27 @@ impl BucketConfig {
     /// The settings of a bucket that the configuration does not list: those of an empty
     /// `[buckets.<name>]` section (public-read, same name at the origin, no prefix, no styles).
     pub fn implicit(name: &str) -> BucketConfig {
-        validate::bucket(name, &RawBucket::default(), &mut Vec::new())
+        let mut b = validate::bucket("implicit", &RawBucket::default(), &mut Vec::new());
+        b.name = name.to_string();
+        b.origin_bucket = name.to_string();
+        b
     }
 }
 
 impl Config {
+    /// A response's `Cache-Control`: the object's own (an original whose store keeps one), else
+    /// the bucket's `cache_control`, else `cache.cache_control`; for a signed request or a
+    /// private bucket never `public` (shared caches must not keep it).
+    pub fn cache_control<'a>(
+        &'a self,
+        bucket: &'a BucketConfig,
+        object: Option<&'a str>,
+        signed: bool,
+    ) -> std::borrow::Cow<'a, str> {
+        let value = object.or(bucket.cache_control.as_deref()).unwrap_or(&self.cache_control);
+        if signed || bucket.acl == Acl::Private { private(value) } else { std::borrow::Cow::Borrowed(value) }
+    }
+
     /// The settings of the bucket clients call `name`: a configured bucket, or an unlisted name
     /// served as the origin bucket of the same name, unless a configured bucket maps onto that
     /// storage (its prefix or ACL must not be bypassed) or it holds the shared cache level.
@@ -108,7 +126,13 @@ impl Config {
         }
         let hidden = self.buckets.values().any(|b| b.origin_bucket == name)
             || self.shared.as_ref().is_some_and(|s| s.bucket == name);
-        (valid_bucket_name(name) && !hidden).then(|| Arc::new(BucketConfig::implicit(name)))
+        (valid_bucket_name(name) && !hidden).then(|| {
+            // The defaults were resolved once, at load: only the names are new.
+            let mut b = (*self.implicit).clone();
+            b.name = name.to_string();
+            b.origin_bucket = name.to_string();
+            Arc::new(b)
+        })
     }
 }
 
@@ -133,6 +157,10 @@ pub struct Config {
     pub upgrade_sock: PathBuf,
     /// Per-connection write buffer of the main listener.
     pub write_buffer: usize,
+    /// `server.admin_token`: admin writes need it as a bearer token.
+    pub admin_token: Option<String>,
+    /// `server.access_log`.
+    pub access_log: bool,
     pub origin: OriginConfig,
     /// Most origin requests at once (`origin.max_connections`).
     pub origin_max_requests: usize,
@@ -149,6 +177,8 @@ pub struct Config {
     pub font_dirs: Vec<PathBuf>,
     pub credentials: BTreeMap<String, String>,
     pub buckets: BTreeMap<String, Arc<BucketConfig>>,
+    /// The settings of an unlisted bucket, names aside ([`BucketConfig::implicit`]).
+    pub implicit: Arc<BucketConfig>,
     pub raw: RawConfig,
 }
 
@@ -225,4 +255,26 @@ fn read_file(path: &Path) -> Result<toml::Table, String> {
             .unwrap_or_default();
         format!("{}: invalid TOML{at}: {}", path.display(), e.message())
     })
+}
+
+/// `value` without a `public` directive and with `private` (unless it already forbids storing).
+fn private(value: &str) -> std::borrow::Cow<'_, str> {
+    let directives: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.eq_ignore_ascii_case("public"))
+        .collect();
+    let name = |d: &&str| d.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+    if directives.iter().any(|d| matches!(name(d).as_str(), "private" | "no-store")) {
+        if directives.len() == value.split(',').count() {
+            return std::borrow::Cow::Borrowed(value);
+        }
+        return std::borrow::Cow::Owned(directives.join(", "));
+    }
+    let mut out = String::from("private");
+    for d in directives {
+        out.push_str(", ");
+        out.push_str(d);
+    }
+    std::borrow::Cow::Owned(out)
 }

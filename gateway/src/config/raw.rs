@@ -40,6 +40,10 @@ pub struct RawServer {
     pub max_memory: SizeSpec,
     pub upgrade_sock: String,
     pub write_buffer: SizeSpec,
+    /// When set, admin writes (`POST /purge`) need `Authorization: Bearer <admin_token>`.
+    pub admin_token: String,
+    /// One line per request on target `pixgate::access`, whatever `PIXGATE_LOG` says.
+    pub access_log: bool,
 }
 
 impl Default for RawServer {
@@ -58,6 +62,8 @@ impl Default for RawServer {
             max_memory: SizeSpec::Text("1GiB".into()),
             upgrade_sock: "/tmp/pixgate-upgrade.sock".into(),
             write_buffer: SizeSpec::Text("64KiB".into()),
+            admin_token: String::new(),
+            access_log: true,
         }
     }
 }
@@ -173,6 +179,8 @@ pub struct RawBucket {
     pub protected_suffixes: Vec<String>,
     pub referers: Vec<String>,
     pub allow_empty_referer: bool,
+    /// Overrides `cache.cache_control` for this bucket ("" = inherit).
+    pub cache_control: String,
     pub styles: BTreeMap<String, String>,
 }
 
@@ -188,6 +196,7 @@ impl Default for RawBucket {
             protected_suffixes: Vec::new(),
             referers: Vec::new(),
             allow_empty_referer: true,
+            cache_control: String::new(),
             styles: BTreeMap::new(),
         }
     }
@@ -224,5 +233,21 @@ impl RawConfig {
     /// The effective configuration as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+
+    /// The same configuration with every secret replaced by `<redacted>` (for printing).
+    pub fn redacted(&self) -> RawConfig {
+        let hide = |s: &mut String| {
+            if !s.is_empty() {
+                *s = "<redacted>".into();
+            }
+        };
+        let mut r = self.clone();
+        hide(&mut r.origin.secret_access_key);
+        hide(&mut r.server.admin_token);
+        for c in &mut r.credentials {
+            hide(&mut c.access_key_secret);
+        }
+        r
     }
 }

@@ -122,3 +122,69 @@ fn bucket_names() {
     assert!(!valid_bucket_name("a/b/c"));
     assert!(!valid_bucket_name(".."));
 }
+
+#[test]
+fn signed_and_private_responses_are_never_public() {
+    assert_eq!(private("public, max-age=86400"), "private, max-age=86400");
+    assert_eq!(private("max-age=60"), "private, max-age=60");
+    assert_eq!(private("no-store"), "no-store");
+    assert_eq!(private("private, max-age=5"), "private, max-age=5");
+    assert_eq!(private("Public, private"), "private");
+    let c = load_str(
+        "[[credentials]]\naccess_key_id = \"AK\"\naccess_key_secret = \"S\"\n\
+         [buckets.open]\ncache_control = \"public, max-age=60\"\n[buckets.closed]\nacl = \"private\"\n",
+        &[],
+    )
+    .unwrap();
+    let open = c.bucket("open").unwrap();
+    let closed = c.bucket("closed").unwrap();
+    let other = c.bucket("other").unwrap();
+    assert_eq!(c.cache_control(&open, None, false), "public, max-age=60");
+    assert_eq!(c.cache_control(&open, None, true), "private, max-age=60");
+    assert_eq!(c.cache_control(&closed, None, false), "private, max-age=86400");
+    assert_eq!(c.cache_control(&other, None, false), "public, max-age=86400");
+    assert_eq!(c.cache_control(&other, Some("max-age=5"), false), "max-age=5");
+    assert_eq!(c.cache_control(&other, Some("public, max-age=5"), true), "private, max-age=5");
+}
+
+#[test]
+fn kubernetes_service_links_are_not_configuration() {
+    let links = [
+        ("PIXGATE_SERVICE_HOST", "10.0.0.1"),
+        ("PIXGATE_SERVICE_PORT", "80"),
+        ("PIXGATE_SERVICE_PORT_HTTP", "80"),
+        ("PIXGATE_PORT", "tcp://10.0.0.1:80"),
+        ("PIXGATE_PORT_80_TCP", "tcp://10.0.0.1:80"),
+        ("PIXGATE_PORT_80_TCP_PROTO", "tcp"),
+        ("PIXGATE_PORT_80_TCP_PORT", "80"),
+        ("PIXGATE_PORT_80_TCP_ADDR", "10.0.0.1"),
+        ("PIXGATE_ADMIN_SERVICE_HOST", "10.0.0.2"),
+        ("PIXGATE_ADMIN_PORT_9090_TCP_ADDR", "10.0.0.2"),
+    ];
+    load_str("", &links).unwrap();
+    for typo in [("PIXGATE_SERVER_LISTN", "x"), ("PIXGATE_SERVER_PORT", "8080"), ("PIXGATE_PORT", "8080")] {
+        let err = load_str("", &[typo]).unwrap_err();
+        assert_eq!(err.0, vec![format!("{}: not a configuration key", typo.0)]);
+    }
+}
+
+#[test]
+fn font_dirs_from_the_environment_and_secrets_redacted() {
+    let c = load_str("", &[("PIXGATE_WATERMARK_FONT_DIRS", "/a, /b")]).unwrap();
+    assert_eq!(c.font_dirs, vec![std::path::PathBuf::from("/a"), std::path::PathBuf::from("/b")]);
+    let c = load_str("", &[("PIXGATE_WATERMARK_FONT_DIRS", "[\"/c\"]")]).unwrap();
+    assert_eq!(c.font_dirs, vec![std::path::PathBuf::from("/c")]);
+    let c = load_str(
+        "[server]\nadmin_token = \"tok\"\n[origin]\nsecret_access_key = \"sk\"\naccess_key_id = \"ak\"\n\
+         [[credentials]]\naccess_key_id = \"AK\"\naccess_key_secret = \"S3CR3T\"\n",
+        &[],
+    )
+    .unwrap();
+    let printed = c.raw.redacted().to_toml();
+    assert!(
+        !printed.contains("S3CR3T") && !printed.contains("\"sk\"") && !printed.contains("\"tok\""),
+        "{printed}"
+    );
+    assert!(printed.contains("access_key_id = \"AK\""), "{printed}");
+    assert_eq!(c.admin_token.as_deref(), Some("tok"));
+}

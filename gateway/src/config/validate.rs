@@ -85,6 +85,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         max_memory: server.max_memory,
         upgrade_sock: PathBuf::from(&s.upgrade_sock),
         write_buffer: server.write_buffer as usize,
+        admin_token: Some(s.admin_token.clone()).filter(|t| !t.is_empty()),
+        access_log: s.access_log,
         origin,
         origin_max_requests: raw.origin.max_connections.max(1) as usize,
         result_max_bytes: cache.result_max_bytes,
@@ -98,6 +100,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         font_dirs,
         credentials,
         buckets,
+        implicit: Arc::new(BucketConfig::implicit("")),
         raw,
     })
 }
@@ -155,6 +158,9 @@ fn server(s: &RawServer, p: &mut Problems) -> Server {
     }
     if s.queue > 1_000_000 {
         p.push("server.queue: at most 1000000".into());
+    }
+    if s.admin_token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        p.push("server.admin_token: must not contain spaces or control characters".into());
     }
     Server {
         listen,
@@ -377,6 +383,9 @@ pub(super) fn bucket(name: &str, b: &RawBucket, p: &mut Problems) -> BucketConfi
     if b.source_protection && b.protected_suffixes.is_empty() {
         p.push(format!("{at}.protected_suffixes: required when source_protection = true"));
     }
+    if b.cache_control.contains(['\r', '\n']) {
+        p.push(format!("{at}.cache_control: must be one line"));
+    }
     for r in &b.referers {
         if r.is_empty() || r.contains(char::is_whitespace) {
             p.push(format!("{at}.referers: \"{r}\" is not a referer pattern"));
@@ -393,6 +402,7 @@ pub(super) fn bucket(name: &str, b: &RawBucket, p: &mut Problems) -> BucketConfi
         protected_suffixes: b.protected_suffixes.clone(),
         referers: b.referers.clone(),
         allow_empty_referer: b.allow_empty_referer,
+        cache_control: Some(b.cache_control.clone()).filter(|c| !c.is_empty()),
         styles,
     }
 }

@@ -19,15 +19,15 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
     if r.head {
         let meta = state.origin.head(at).await?;
         let status = if unchanged(&r.conditions, &meta) { 304 } else { 200 };
-        return headers(state, status, &meta, None, meta.content_type.as_deref());
+        return headers(state, &r, status, &meta, None, meta.content_type.as_deref());
     }
     let Conditions { if_none_match, if_modified_since } = r.conditions.clone();
     let opts = GetOptions { range: r.range, if_none_match, if_modified_since };
     match state.origin.get(at, &opts).await? {
-        GetResponse::NotModified(meta) => headers(state, 304, &meta, None, None),
+        GetResponse::NotModified(meta) => headers(state, &r, 304, &meta, None, None),
         // Not every store honours conditional GETs: check the validators here as well.
         GetResponse::Body { meta, .. } if unchanged(&r.conditions, &meta) => {
-            headers(state, 304, &meta, None, None)
+            headers(state, &r, 304, &meta, None, None)
         }
         GetResponse::Body { meta, range, mut body } => {
             let mut first = None;
@@ -39,7 +39,7 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
                 }
             };
             let status = if range.is_some() { 206 } else { 200 };
-            let mut response = headers(state, status, &meta, range, Some(&content_type))?;
+            let mut response = headers(state, &r, status, &meta, range, Some(&content_type))?;
             let length = match range {
                 Some((a, b)) => b - a + 1,
                 None => meta.size,
@@ -55,11 +55,13 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
 /// The headers of an object's response (the body, if any, is added by the caller).
 fn headers(
     state: &State,
+    r: &Original,
     status: u16,
     meta: &ObjectMeta,
     range: Option<(u64, u64)>,
     content_type: Option<&str>,
 ) -> Result<Response, GatewayError> {
+    let cache_control = state.config.cache_control(&r.object.bucket, meta.cache_control.as_deref(), r.signed);
     let mut r = Response::new(status);
     if status != 304 {
         // A stored content type that is not a valid header value is replaced.
@@ -76,7 +78,7 @@ fn headers(
         }
     }
     validators(&mut r, meta)?;
-    r.header("cache-control", &state.config.cache_control)?;
+    r.header("cache-control", &cache_control)?;
     Ok(r)
 }
 

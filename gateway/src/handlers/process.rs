@@ -45,7 +45,7 @@ pub async fn process(state: &State, r: Process, deadline: Instant) -> Result<Res
         let vkey =
             VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical.clone() };
         if let Some(variant) = state.caches.cached_variant(&vkey).await {
-            return answer(state, &validators, variant, Outcome::Hit, r.head);
+            return answer(state, &r, &validators, variant, Outcome::Hit, r.head);
         }
     }
     if let Some(shared) = &state.shared {
@@ -70,7 +70,7 @@ pub async fn process(state: &State, r: Process, deadline: Instant) -> Result<Res
     let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical };
     let render = renderer.render(&r.object, &r.chain, &r.watermarks, source, etag);
     let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
-    answer(state, &validators, variant, outcome, r.head)
+    answer(state, &r, &validators, variant, outcome, r.head)
 }
 
 /// With the shared level on: the result cache, else a render stored by any replica, else
@@ -107,7 +107,7 @@ async fn process_shared(
         Ok::<Variant, GatewayError>(variant)
     };
     let (variant, outcome) = state.caches.variant(vkey.clone(), render).await.map_err(|e| (*e).clone())?;
-    answer(state, &validators, variant, outcome, r.head)
+    answer(state, r, &validators, variant, outcome, r.head)
 }
 
 /// A 304 (headers only, `x-pixgate-cache: <cache>`) when the request's conditional headers
@@ -123,13 +123,14 @@ fn not_modified(
         return Ok(None);
     }
     let mut response = Response::new(304);
-    variant_headers(state, &mut response, validators, cache)?;
+    variant_headers(state, r, &mut response, validators, cache)?;
     Ok(Some(response))
 }
 
 /// A variant (or only its headers, for HEAD). The cached bytes are shared, not copied.
 fn answer(
     state: &State,
+    r: &Process,
     validators: &ObjectMeta,
     variant: Variant,
     outcome: Outcome,
@@ -140,18 +141,19 @@ fn answer(
     let cache =
         if outcome == Outcome::Miss && variant.from_shared { CacheStatus::Shared } else { outcome.into() };
     let mut response = Response::new(200).with_bytes(variant.content_type, variant.body, head);
-    variant_headers(state, &mut response, validators, cache)?;
+    variant_headers(state, r, &mut response, validators, cache)?;
     Ok(response)
 }
 
 fn variant_headers(
     state: &State,
+    p: &Process,
     r: &mut Response,
     validators: &ObjectMeta,
     cache: CacheStatus,
 ) -> Result<(), GatewayError> {
     super::original::validators(r, validators)?;
-    r.header("cache-control", &state.config.cache_control)?;
+    r.header("cache-control", &state.config.cache_control(&p.object.bucket, None, p.signed))?;
     r.static_header("x-pixgate-cache", cache.as_str());
     r.cache = cache;
     Ok(())

@@ -112,6 +112,7 @@ impl FsOrigin {
                 std::os::unix::fs::MetadataExt::ino(&md)
             )),
             last_modified: modified,
+            cache_control: None,
         })
     }
 

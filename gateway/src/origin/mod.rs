@@ -133,6 +133,8 @@ pub struct ObjectMeta {
     /// The quoted entity tag, as it goes into an `ETag` header.
     pub etag: Option<String>,
     pub last_modified: Option<SystemTime>,
+    /// The object's own `Cache-Control` (S3 metadata), when the store keeps one.
+    pub cache_control: Option<String>,
 }
 
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, OriginError>> + Send>>;

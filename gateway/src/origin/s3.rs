@@ -174,6 +174,7 @@ fn meta(
             if e.starts_with('"') || e.starts_with("W/") { e.to_string() } else { format!("\"{e}\"") }
         }),
         last_modified: to_system_time(last_modified),
+        cache_control: None,
     }
 }
 
@@ -220,6 +221,7 @@ impl Origin for S3Origin {
                         out.last_modified(),
                         &key,
                     );
+                    m.cache_control = out.cache_control().map(str::to_string);
                     let range = match out.content_range().and_then(parse_content_range) {
                         Some((a, b, total)) if opts.range.is_some() => {
                             m.size = total;
@@ -251,7 +253,10 @@ impl Origin for S3Origin {
                 Err(e) => return Err(self.refine_not_found(at.bucket, classify(e).1).await),
             };
             self.remember(at.bucket);
-            Ok(meta(out.content_length(), out.content_type(), out.e_tag(), out.last_modified(), &key))
+            let mut m =
+                meta(out.content_length(), out.content_type(), out.e_tag(), out.last_modified(), &key);
+            m.cache_control = out.cache_control().map(str::to_string);
+            Ok(m)
         })
         .await
     }
