@@ -7,6 +7,8 @@
 //! - 50-frame 480x270 animated GIF → `resize,w_240` (budget: ≤ 200 ms), kept animated.
 //! - 3-frame 500x300 animated GIF → `rotate,90` (budget: < 20 ms), kept animated, every frame
 //!   turned.
+//! - 3-frame 500x300 animated GIF → `format,webp` (budget: < 50 ms): an animated WebP, every
+//!   frame, delay and the loop count kept (libwebp's animation encoder, default quality 85).
 //!
 //! Text uses the compiled-in fonts; when `/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc` is
 //! installed, a second text case uses it.
@@ -114,6 +116,13 @@ fn bench(c: &mut Criterion) {
     let gif = std::fs::read(pixgate_benches::panning_gif(500, 300, 3)).expect("gif input");
     let chain = parse_image("image/rotate,90").expect("chain");
     group.bench_function("gif_3x500x300_rotate90", |b| {
+        b.iter(|| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            black_box(run_with(&chain, black_box(&gif), &limits, deadline, &Assets::none()).expect("render"))
+        })
+    });
+    let chain = parse_image("image/format,webp").expect("chain");
+    group.bench_function("gif_3x500x300_to_webp", |b| {
         b.iter(|| {
             let deadline = Instant::now() + Duration::from_secs(60);
             black_box(run_with(&chain, black_box(&gif), &limits, deadline, &Assets::none()).expect("render"))

@@ -9,10 +9,14 @@
 //!    runs before the other actions, and its documented default is 1);
 //! 5. run the actions in order, checking the deadline between them;
 //! 6. encode.
+//!
+//! An animated GIF or WebP that the chain keeps animated (GIF or WebP output, no `resize` by
+//! percentage) runs frame by frame instead ([`run_animation`]): frames are read and written one
+//! at a time, GIF or WebP on either side.
 
 use std::time::{Duration, Instant};
 
-use crate::codec::animation::{GifFrames, GifWriter, all_colours, has_local_palettes};
+use crate::codec::animation::{FrameSink, FrameSource, all_colours, gif_delay_in_webp, has_local_palettes};
 use crate::codec::decode::decode_frame;
 use crate::codec::encode::{EncodeOptions, encode, keeps_alpha};
 use crate::codec::{self, CodecError, Limits, Probe, SourceFormat};
@@ -42,18 +46,28 @@ pub struct Timings {
     pub encode: Duration,
 }
 
+/// Bytes per source pixel of an animation read or written as WebP: libwebp's decoder keeps two
+/// canvases and its decoding buffer (12), the frame handed out and one action's output (8); its
+/// encoder keeps the picture being added, three canvases and the candidates it encodes for one
+/// frame (26). Frames are never all in memory at once.
+const WEBP_ANIMATION_BYTES_PER_PIXEL: u64 = 48;
+
 /// A conservative estimate of the memory a render of this source needs at its peak: the
 /// decoder's buffer (16-bit RGBA for formats that may carry it), the RGBA frame, and one
-/// action's output; an animation's canvas, frame copies and the writer's index buffers; and
-/// one frame-sized overlay per watermark of `chain`; plus, when a rotation by an angle that is
-/// not a right one grows the canvas, 8 bytes for each pixel it adds (the RGBA result and, for
-/// an animation, the writer's index buffers at that size). The gateway reserves it before the
-/// job runs (adding the watermark images' own estimates).
+/// action's output; an animated GIF's canvas, frame copies and the writer's index buffers, or,
+/// for an animation `chain` keeps animated that is read or written as WebP, libwebp's canvases
+/// ([`WEBP_ANIMATION_BYTES_PER_PIXEL`]); and one frame-sized overlay per watermark of `chain`;
+/// plus, when a rotation by an angle that is not a right one grows the canvas, 8 bytes for each
+/// pixel it adds (the RGBA result and, for an animation, the writer's index buffers at that
+/// size). The gateway reserves it before the job runs (adding the watermark images' own
+/// estimates, with no chain: an image as its first frame).
 pub fn memory_estimate(probe: &Probe, chain: Option<&Chain>) -> u64 {
     let px = u64::from(probe.width) * u64::from(probe.height);
-    let per_px = match probe.format {
-        SourceFormat::Png | SourceFormat::Tiff => 8 + 4 + 4,
-        SourceFormat::Gif if probe.frames > 1 => 24,
+    let animation = chain.and_then(|c| animated_output(c, probe));
+    let per_px = match (probe.format, animation) {
+        (SourceFormat::Webp, Some(_)) | (_, Some(Format::Webp)) => WEBP_ANIMATION_BYTES_PER_PIXEL,
+        (SourceFormat::Png | SourceFormat::Tiff, _) => 8 + 4 + 4,
+        (SourceFormat::Gif, _) if probe.frames > 1 => 24,
         _ => 4 + 4 + 4,
     };
     let watermarks =
@@ -126,7 +140,10 @@ fn check(deadline: Instant) -> Result<(), PipelineError> {
 }
 
 /// The output settings a chain asks for; the last `format`/`quality`/`interlace` wins.
-fn output_settings(chain: &Chain, source: SourceFormat, source_quality: Option<u8>) -> EncodeOptions {
+fn output_settings(chain: &Chain, probe: &Probe, source_quality: Option<u8>) -> EncodeOptions {
+    let source = probe.format;
+    // OSS keeps GIF output only for GIF sources; an animated WebP counts as one here.
+    let gif_allowed = source == SourceFormat::Gif || (source == SourceFormat::Webp && probe.frames > 1);
     let source_format = match source {
         SourceFormat::Jpeg => Format::Jpg,
         SourceFormat::Png => Format::Png,
@@ -142,8 +159,7 @@ fn output_settings(chain: &Chain, source: SourceFormat, source_quality: Option<u
     let mut progressive = false;
     for a in &chain.actions {
         match a {
-            // OSS keeps GIF output only for GIF sources.
-            Action::Format(Format::Gif) if source != SourceFormat::Gif => {}
+            Action::Format(Format::Gif) if !gif_allowed => {}
             Action::Format(f) => format = *f,
             Action::Quality(q) => quality = Some(*q),
             Action::Interlace(i) => progressive = i.progressive,
@@ -302,19 +318,12 @@ pub fn execute(
         max_pixels: limits.max_output_pixels,
         max_rotate_side: limits.max_rotate_side,
     };
-    if stays_animated(chain, &probe) {
-        let settings = output_settings(chain, probe.format, None);
+    if animated_output(chain, &probe).is_some() {
+        let settings = output_settings(chain, &probe, None);
         let cx = OpContext { alpha: true, background: [255, 255, 255], limits: out_limits };
         return run_animation(chain, source, &probe, limits, deadline, assets, &settings, &cx);
     }
-    // The last auto-orient decides; without one, OSS's documented default (1) applies.
-    let auto_orient = chain
-        .actions
-        .iter()
-        .rev()
-        .find_map(|a| if let Action::AutoOrient(o) = a { Some(o.enabled) } else { None })
-        .unwrap_or(true);
-    let orientation = if auto_orient { codec::decode::orientation(source) } else { None };
+    let orientation = if auto_orient(chain) { codec::decode::orientation(source) } else { None };
     let swapped = matches!(orientation, Some(5..=8));
     let (ow, oh) = if swapped { (probe.height, probe.width) } else { (probe.width, probe.height) };
 
@@ -325,7 +334,7 @@ pub fn execute(
     });
     let decode_start = Instant::now();
     let (mut frame, info) = decode_frame(source, &probe, shrink)?;
-    let settings = output_settings(chain, probe.format, info.jpeg_quality);
+    let settings = output_settings(chain, &probe, info.jpeg_quality);
     let cx =
         OpContext { alpha: keeps_alpha(settings.format), background: [255, 255, 255], limits: out_limits };
     if let Some(o) = orientation {
@@ -341,7 +350,8 @@ pub fn execute(
         frame = match a {
             Action::Resize(r) => {
                 let size = logical.take().unwrap_or((frame.width, frame.height));
-                op::resize::apply(frame, size, size, &for_source(r, probe.format), &cx)?
+                let never_enlarge = probe.format == SourceFormat::Gif;
+                op::resize::apply(frame, size, size, &for_source(r, never_enlarge), &cx)?
             }
             Action::Watermark(w) => op::watermark::apply(frame, w, assets, limits, &cx)?,
             other => apply_pixels(frame, other, &cx)?,
@@ -392,31 +402,42 @@ fn apply_pixels(frame: Frame, a: &Action, cx: &OpContext) -> Result<Frame, OpErr
     })
 }
 
-/// OSS never enlarges a GIF: `limit_0` does not apply to GIF sources.
-fn for_source(r: &Resize, format: SourceFormat) -> std::borrow::Cow<'_, Resize> {
-    if format == SourceFormat::Gif && !r.limit {
+/// The last `auto-orient` decides; without one, OSS's documented default (1) applies.
+fn auto_orient(chain: &Chain) -> bool {
+    chain
+        .actions
+        .iter()
+        .rev()
+        .find_map(|a| if let Action::AutoOrient(o) = a { Some(o.enabled) } else { None })
+        .unwrap_or(true)
+}
+
+/// OSS never enlarges a GIF: `limit_0` does not apply to GIF sources, nor to animations.
+fn for_source(r: &Resize, never_enlarge: bool) -> std::borrow::Cow<'_, Resize> {
+    if never_enlarge && !r.limit {
         std::borrow::Cow::Owned(Resize { limit: true, ..r.clone() })
     } else {
         std::borrow::Cow::Borrowed(r)
     }
 }
 
-/// Does this chain keep an animated GIF animated? Only into GIF output (other formats take
-/// the first frame), and not through a `resize` by percentage, which OSS documents as making
-/// the result static (`docs/oss/actions.md#resize-rules`). Every other action, `rotate`
-/// included, runs on each frame (`docs/compat.md#pixels`, "animation").
-fn stays_animated(chain: &Chain, probe: &Probe) -> bool {
-    probe.format == SourceFormat::Gif
-        && probe.frames > 1
-        && output_settings(chain, probe.format, None).format == Format::Gif
-        && !chain.actions.iter().any(|a| matches!(a, Action::Resize(r) if r.percent.is_some()))
+/// The format an animation is written in, when the chain keeps it animated: an animated GIF or
+/// WebP stays animated into GIF or WebP output (other formats take the first frame; `format,gif`
+/// applies to an animated WebP as to a GIF), and not through a `resize` by percentage, which OSS
+/// documents as making the result static (`docs/oss/actions.md#resize-rules`). Every other
+/// action, `rotate` included, runs on each frame (`docs/compat.md#pixels`, "animation").
+fn animated_output(chain: &Chain, probe: &Probe) -> Option<Format> {
+    let animation = probe.frames > 1 && matches!(probe.format, SourceFormat::Gif | SourceFormat::Webp);
+    let percent = chain.actions.iter().any(|a| matches!(a, Action::Resize(r) if r.percent.is_some()));
+    let format = output_settings(chain, probe, None).format;
+    (animation && !percent && matches!(format, Format::Gif | Format::Webp)).then_some(format)
 }
 
-/// An animated GIF, one frame at a time: decode and composite a frame, run the actions on it
-/// (a watermark is prepared once, for the first frame's size), add it to the output. Every
-/// frame is the whole canvas when the actions run, so actions that change the size (resize,
-/// crop, rotate, ...) give every frame the same new canvas. Memory stays at a few frames
-/// whatever the frame count; the deadline is checked after each frame.
+/// An animation, one frame at a time: read and composite a frame ([`FrameSource`]: GIF or WebP),
+/// run the actions on it ([`animate_frame`]), add it to the output ([`FrameSink`]: GIF or WebP,
+/// `settings.format`). Every frame is the whole canvas when the actions run, so actions that
+/// change the size (resize, crop, rotate, ...) give every frame the same new canvas. Memory
+/// stays at a few frames whatever the frame count; the deadline is checked after each frame.
 #[allow(clippy::too_many_arguments)]
 fn run_animation(
     chain: &Chain,
@@ -428,13 +449,51 @@ fn run_animation(
     settings: &EncodeOptions,
     cx: &OpContext,
 ) -> Result<Rendered, PipelineError> {
-    debug_assert_eq!(settings.format, Format::Gif);
     let mut timings = Timings::default();
-    let mut frames = GifFrames::new(source, probe.frames)?;
-    // The source's colours serve while the actions only move, cut or blend its pixels; colour
-    // actions and watermarks bring new colours, so a palette is learnt from the first frame.
-    // (So does a pad colour.) With per-frame colour tables, the source's colours are those of
-    // all its tables, when they are at most 255; otherwise a palette is learnt too.
+    let mut frames = FrameSource::new(source, probe)?;
+    let palette = if settings.format == Format::Gif { source_palette(chain, source, &frames) } else { None };
+    let repeat = frames.repeat();
+    // A GIF's delays of 10 ms or less play as 100 ms: WebP output says so explicitly.
+    let retime = probe.format == SourceFormat::Gif && settings.format == Format::Webp;
+    // A WebP may carry an EXIF orientation (a GIF cannot): applied to every frame first.
+    let oriented = probe.format == SourceFormat::Webp && auto_orient(chain);
+    let orientation = if oriented { codec::decode::orientation(source) } else { None };
+    let new_sink =
+        |first: &Frame| FrameSink::new(settings.format, settings.quality, first, palette.as_deref(), repeat);
+    let mut overlays: Vec<Option<op::watermark::Overlay>> = vec![None; chain.actions.len()];
+    let mut sink: Option<FrameSink> = None;
+    loop {
+        let start = Instant::now();
+        let Some((mut frame, delay)) = frames.next_frame()? else { break };
+        if let Some(o) = orientation {
+            frame = op::auto_orient::orient(frame, o);
+        }
+        let decoded = Instant::now();
+        timings.decode += decoded - start;
+        let frame = animate_frame(chain, frame, &mut overlays, assets, limits, cx)?;
+        let transformed = Instant::now();
+        timings.transform += transformed - decoded;
+        let s = match &mut sink {
+            Some(s) => s,
+            None => sink.insert(new_sink(&frame)?),
+        };
+        s.push(&frame, if retime { gif_delay_in_webp(delay) } else { delay })?;
+        timings.encode += transformed.elapsed();
+        check(deadline)?;
+    }
+    let sink = sink.ok_or_else(|| CodecError::Corrupt("the animation has no frames".into()))?;
+    let start = Instant::now();
+    let bytes = sink.finish()?;
+    timings.encode += start.elapsed();
+    Ok(Rendered { bytes, mime: settings.format.mime(), timings })
+}
+
+/// The colours a GIF output starts from: the source's, while the actions only move, cut or blend
+/// its pixels (its global palette, or, with per-frame colour tables, the colours of all its
+/// tables when they are at most 255). Colour actions, watermarks and a pad colour bring new
+/// colours, and a WebP source has no palette: then `None`, and the writer learns one from the
+/// first frame.
+fn source_palette(chain: &Chain, source: &[u8], frames: &FrameSource<'_>) -> Option<Vec<u8>> {
     let keeps_colours = chain.actions.iter().all(|a| match a {
         Action::Resize(r) => r.mode != crate::spec::ResizeMode::Pad,
         a => !matches!(
@@ -446,57 +505,49 @@ fn run_animation(
                 | Action::Blur(_)
         ),
     });
-    let global = if !keeps_colours {
-        None
-    } else if has_local_palettes(source) {
-        all_colours(source)
-    } else {
-        frames.global_palette()
-    };
-    let repeat = frames.repeat();
-    let mut overlays: Vec<Option<op::watermark::Overlay>> = vec![None; chain.actions.len()];
-    let mut writer: Option<GifWriter> = None;
-    loop {
-        let start = Instant::now();
-        let Some((mut frame, delay)) = frames.next_frame()? else { break };
-        let decoded = Instant::now();
-        timings.decode += decoded - start;
-        for (i, a) in chain.actions.iter().enumerate() {
-            frame = match a {
-                Action::Resize(r) => {
-                    let size = (frame.width, frame.height);
-                    op::resize::apply(frame, size, size, &for_source(r, SourceFormat::Gif), cx)?
-                }
-                Action::Watermark(w) => {
-                    // prepared once per distinct watermark, for the first frame's size
-                    let first = chain.actions[..i].iter().position(|b| b == a).unwrap_or(i);
-                    if overlays[first].is_none() {
-                        let main = (frame.width, frame.height);
-                        overlays[first] = Some(op::watermark::prepare(w, main, assets, limits, cx)?);
-                    }
-                    if let Some(o) = &overlays[first] {
-                        op::watermark::draw(&mut frame, o, w);
-                    }
-                    frame
-                }
-                other => apply_pixels(frame, other, cx)?,
-            };
+    match frames {
+        FrameSource::Gif(gif) if keeps_colours => {
+            if has_local_palettes(source) {
+                all_colours(source)
+            } else {
+                gif.global_palette()
+            }
         }
-        let transformed = Instant::now();
-        timings.transform += transformed - decoded;
-        let w = match &mut writer {
-            Some(w) => w,
-            None => writer.insert(GifWriter::new(&frame, global.as_deref(), repeat)?),
-        };
-        w.push(&frame, delay)?;
-        timings.encode += transformed.elapsed();
-        check(deadline)?;
+        _ => None,
     }
-    let writer = writer.ok_or_else(|| CodecError::Corrupt("the GIF has no frames".into()))?;
-    let start = Instant::now();
-    let bytes = writer.finish()?;
-    timings.encode += start.elapsed();
-    Ok(Rendered { bytes, mime: Format::Gif.mime(), timings })
+}
+
+/// The chain's actions on one frame of an animation. A watermark is prepared once per distinct
+/// watermark, for the first frame's size, and drawn on every frame.
+fn animate_frame(
+    chain: &Chain,
+    mut frame: Frame,
+    overlays: &mut [Option<op::watermark::Overlay>],
+    assets: &Assets<'_>,
+    limits: &Limits,
+    cx: &OpContext,
+) -> Result<Frame, PipelineError> {
+    for (i, a) in chain.actions.iter().enumerate() {
+        frame = match a {
+            Action::Resize(r) => {
+                let size = (frame.width, frame.height);
+                op::resize::apply(frame, size, size, &for_source(r, true), cx)?
+            }
+            Action::Watermark(w) => {
+                let first = chain.actions[..i].iter().position(|b| b == a).unwrap_or(i);
+                if overlays[first].is_none() {
+                    let main = (frame.width, frame.height);
+                    overlays[first] = Some(op::watermark::prepare(w, main, assets, limits, cx)?);
+                }
+                if let Some(o) = &overlays[first] {
+                    op::watermark::draw(&mut frame, o, w);
+                }
+                frame
+            }
+            other => apply_pixels(frame, other, cx)?,
+        };
+    }
+    Ok(frame)
 }
 
 /// A convenience for tests and benchmarks: decode → `Frame` at full size.
@@ -508,8 +559,15 @@ pub fn decode_full(source: &[u8]) -> Result<Frame, PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::animation::{Repeat, animated};
+    use crate::codec::animation::{GifFrames, Repeat, animated};
+    use crate::codec::webp_anim::WebpFrames;
     use crate::spec::parse_image;
+
+    /// Made by `ops/tests/anim/make.py` with Pillow: 48x32, frames of 80, 120 and 200 ms, played
+    /// twice; grey, an 8x8 red square at (8i, 8) in frame i, the bottom-right 8x8 corner
+    /// transparent, a green 4x4 square at (40, 0) in frame 1 only. Its frames after the first are
+    /// rectangles with offsets, blended or not.
+    const ANIM_WEBP: &[u8] = include_bytes!("../tests/anim/anim.webp");
 
     fn render(source: &[u8], chain: &str) -> Result<Rendered, PipelineError> {
         let chain = parse_image(chain).unwrap();
@@ -753,8 +811,8 @@ mod tests {
         for (chain, mime, size) in [
             ("image/resize,p_50", "image/gif", (30, 20)),
             ("image/format,png", "image/png", (60, 40)),
-            ("image/resize,w_30/format,webp", "image/webp", (30, 20)),
-            // rotate keeps an animation only into GIF output
+            ("image/resize,p_50/format,webp", "image/webp", (30, 20)),
+            // rotate keeps an animation only into GIF or WebP output
             ("image/rotate,90/format,png", "image/png", (40, 60)),
         ] {
             let out = render(&src, chain).unwrap();
@@ -790,5 +848,160 @@ mod tests {
         let limits = Limits { max_source_pixels: 60 * 40 * 11, ..Limits::default() };
         let err = run(&chain, &src, &limits, Instant::now() + Duration::from_secs(5)).unwrap_err();
         assert!(matches!(err, PipelineError::Codec(CodecError::TooLarge { .. })), "{err:?}");
+    }
+
+    /// Frames (size, delay in ms) and the loop count of an animated WebP, read by libwebp.
+    fn webp_frames(webp: &[u8]) -> (Vec<(Frame, u32)>, Repeat) {
+        let mut r = WebpFrames::new(webp, u32::MAX).unwrap();
+        let repeat = r.repeat();
+        let mut v = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            v.push(f);
+        }
+        (v, repeat)
+    }
+
+    #[test]
+    fn an_animated_gif_becomes_an_animated_webp() {
+        let src = animated(60, 40, 3, gif::Repeat::Finite(2));
+        for (chain, size) in [
+            ("image/format,webp", (60, 40)),
+            ("image/resize,w_30/format,webp/quality,q_70", (30, 20)),
+            ("image/rotate,90/format,webp", (40, 60)),
+            ("image/rotate,30/format,webp", (72, 65)),
+        ] {
+            let out = render(&src, chain).unwrap();
+            assert_eq!(out.mime, "image/webp", "{chain}");
+            let probe = codec::probe(&out.bytes).unwrap();
+            assert_eq!(
+                (probe.format, probe.width, probe.height, probe.frames),
+                (SourceFormat::Webp, size.0, size.1, 3),
+                "{chain}"
+            );
+            let (f, repeat) = webp_frames(&out.bytes);
+            // GIF delays of 10, 20, 30 hundredths; NETSCAPE 2 (three plays) is WebP's loop count 3
+            assert_eq!(f.iter().map(|(_, d)| *d).collect::<Vec<_>>(), [100, 200, 300], "{chain}");
+            assert_eq!(repeat, Repeat::Finite(2), "{chain}");
+        }
+        // the block moves: frame i's block (x 4i..4i+4, y 0..4) in the source's colours, within
+        // the lossy tolerance
+        let out = render(&src, "image/format,webp/quality,Q_95").unwrap();
+        let (f, _) = webp_frames(&out.bytes);
+        for (i, (frame, _)) in f.iter().enumerate() {
+            let block = frame.pixel(4 * i as u32 + 1, 1);
+            let ground = frame.pixel(30, 30);
+            let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 24);
+            assert!(
+                near(block, [254, 1, 127]) && near(ground, [80, 175, 40]),
+                "frame {i}: {block:?} {ground:?}"
+            );
+        }
+        // transparency: the corners a rotation uncovers stay transparent in every frame
+        let out = render(&src, "image/rotate,30/format,webp").unwrap();
+        for (i, (frame, _)) in webp_frames(&out.bytes).0.iter().enumerate() {
+            assert_eq!(frame.pixel(0, 0)[3], 0, "frame {i}");
+            assert_eq!(frame.pixel(71, 64)[3], 0, "frame {i}");
+            assert_eq!(frame.pixel(36, 32)[3], 255, "frame {i}");
+        }
+        // delays of 0 or 1 hundredth play as 100 ms (browsers, gif2webp)
+        assert_eq!(gif_delay_in_webp(0), 100);
+        assert_eq!(gif_delay_in_webp(10), 100);
+        assert_eq!(gif_delay_in_webp(20), 20);
+    }
+
+    #[test]
+    fn an_animated_webp_stays_animated() {
+        let probe = codec::probe(ANIM_WEBP).unwrap();
+        assert_eq!((probe.format, probe.width, probe.height, probe.frames), (SourceFormat::Webp, 48, 32, 3));
+        // the source as libwebp composites it
+        let (src, repeat) = webp_frames(ANIM_WEBP);
+        assert_eq!(src.iter().map(|(_, d)| *d).collect::<Vec<_>>(), [80, 120, 200]);
+        assert_eq!(repeat, Repeat::Finite(1));
+        for (i, (f, _)) in src.iter().enumerate() {
+            assert_eq!(f.pixel(8 * i as u32 + 4, 12), &[230, 20, 20, 255], "frame {i}");
+            assert_eq!(f.pixel(46, 30)[3], 0, "frame {i}");
+        }
+        assert_eq!(src[1].0.pixel(41, 1), &[20, 200, 40, 255]);
+        assert_eq!(src[2].0.pixel(41, 1)[3], 0, "frame 2 clears what frame 1 drew");
+        for (chain, size) in [
+            ("image/resize,w_24", (24, 16)),
+            ("image/crop,w_40,h_20,g_nw", (40, 20)),
+            ("image/rotate,90/quality,q_80", (32, 48)),
+            ("image/rounded-corners,r_8/bright,10", (48, 32)),
+            // animations are never enlarged
+            ("image/resize,w_96,limit_0", (48, 32)),
+        ] {
+            let out = render(ANIM_WEBP, chain).unwrap();
+            assert_eq!(out.mime, "image/webp", "{chain}");
+            let (f, repeat) = webp_frames(&out.bytes);
+            assert_eq!(f.len(), 3, "{chain}");
+            assert!(f.iter().all(|(f, _)| (f.width, f.height) == size), "{chain}: {:?}", f[0].0);
+            assert_eq!(f.iter().map(|(_, d)| *d).collect::<Vec<_>>(), [80, 120, 200], "{chain}");
+            assert_eq!(repeat, Repeat::Finite(1), "{chain}");
+        }
+        let out = render(ANIM_WEBP, "image/resize,w_24").unwrap();
+        let (f, _) = webp_frames(&out.bytes);
+        assert_eq!(f[0].0.pixel(23, 15)[3], 0, "the transparent corner, scaled");
+        let red = f[1].0.pixel(6, 6);
+        assert!(red[0] > 180 && red[1] < 80, "frame 1's square, scaled: {red:?}");
+    }
+
+    #[test]
+    fn an_animated_webp_into_gif_and_into_still_formats() {
+        // format,gif: an animated GIF (OSS keeps GIF output for GIF sources; an animated WebP
+        // counts as one)
+        let out = render(ANIM_WEBP, "image/format,gif").unwrap();
+        assert_eq!(out.mime, "image/gif");
+        let (f, repeat) = frames(&out.bytes);
+        assert_eq!(f, vec![((48, 32), 8), ((48, 32), 12), ((48, 32), 20)]);
+        assert_eq!(repeat, Repeat::Finite(1));
+        let mut r = GifFrames::new(&out.bytes, 10).unwrap();
+        let mut i = 0u32;
+        while let Some((frame, _)) = r.next_frame().unwrap() {
+            let red = frame.pixel(8 * i + 4, 12);
+            assert!(red[0] > 200 && red[1] < 50 && red[3] == 255, "frame {i}: {red:?}");
+            assert_eq!(frame.pixel(46, 30)[3], 0, "frame {i}");
+            i += 1;
+        }
+        let out = render(ANIM_WEBP, "image/resize,w_24/format,gif").unwrap();
+        assert_eq!(frames(&out.bytes).0.len(), 3);
+        // other formats, and resize by percentage: the first frame
+        for (chain, mime, size) in [
+            ("image/format,png", "image/png", (48, 32)),
+            ("image/resize,w_24/format,jpg", "image/jpeg", (24, 16)),
+            ("image/resize,p_50", "image/webp", (24, 16)),
+            ("image/resize,p_50/format,gif", "image/gif", (24, 16)),
+        ] {
+            let out = render(ANIM_WEBP, chain).unwrap();
+            assert_eq!(out.mime, mime, "{chain}");
+            let probe = codec::probe(&out.bytes).unwrap();
+            assert_eq!((probe.width, probe.height, probe.frames), (size.0, size.1, 1), "{chain}");
+        }
+        let png = decode_full(&render(ANIM_WEBP, "image/format,png").unwrap().bytes).unwrap();
+        assert_eq!(png.pixel(4, 12), &[230, 20, 20, 255]);
+        // a still WebP stays still and never becomes a GIF
+        let still = render(ANIM_WEBP, "image/format,png").unwrap().bytes;
+        let webp = render(&still, "image/format,webp").unwrap();
+        assert_eq!(codec::probe(&webp.bytes).unwrap().frames, 1);
+        assert_eq!(render(&webp.bytes, "image/format,gif").unwrap().mime, "image/webp");
+    }
+
+    #[test]
+    fn animated_webp_frames_count_in_the_limits_and_the_memory_estimate() {
+        let chain = parse_image("image/resize,w_24").unwrap();
+        let limits = Limits { max_source_pixels: 48 * 32 * 2, ..Limits::default() };
+        let err = run(&chain, ANIM_WEBP, &limits, Instant::now() + Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, PipelineError::Codec(CodecError::TooLarge { .. })), "{err:?}");
+        let probe = codec::probe(ANIM_WEBP).unwrap();
+        let estimate = |c: &str| memory_estimate(&probe, Some(&parse_image(c).unwrap()));
+        let px = 48 * 32;
+        assert_eq!(estimate("image/resize,w_24"), px * WEBP_ANIMATION_BYTES_PER_PIXEL);
+        assert_eq!(estimate("image/format,gif"), px * WEBP_ANIMATION_BYTES_PER_PIXEL);
+        assert_eq!(estimate("image/format,png"), px * 12);
+        // a GIF written as WebP: libwebp's encoder
+        let gif = Probe { format: SourceFormat::Gif, width: 100, height: 100, frames: 3 };
+        let estimate = |c: &str| memory_estimate(&gif, Some(&parse_image(c).unwrap()));
+        assert_eq!(estimate("image/format,webp"), 10_000 * WEBP_ANIMATION_BYTES_PER_PIXEL);
+        assert_eq!(estimate("image/resize,w_50"), 10_000 * 24);
     }
 }

@@ -4,7 +4,8 @@
 //!   leading zeros or `+`, both base64 alphabets, padding or not, unknown keys) parse, and their
 //!   canonical form is a fixed point: `parse(print(parse(s))) == parse(s)` and printing again gives
 //!   the same string.
-//! * Two spellings that differ only in parameter order give the same chain.
+//! * Two spellings that differ only in parameter order give the same chain; `ignore-error`
+//!   anywhere in a chain gives the chain with it last.
 //! * Arbitrary strings, arbitrary strings after `image/`, and soups of grammar tokens never panic.
 //! * A standard-alphabet base64 watermark text whose `/` splits the chain is rejected, never
 //!   silently cut short.
@@ -228,13 +229,27 @@ fn shuffled_action() -> impl Strategy<Value = String> {
     action().prop_flat_map(|(name, params)| Just(params).prop_shuffle().prop_map(move |p| render(name, &p)))
 }
 
+/// `ignore-error,<0|1>` inserted at any position of `actions`, or not at all.
+fn with_ignore_error(actions: Vec<String>) -> impl Strategy<Value = Vec<String>> {
+    let n = actions.len();
+    prop::option::of((0..=n, num(0, 1))).prop_map(move |e| {
+        let mut a = actions.clone();
+        if let Some((at, v)) = e {
+            a.insert(at, format!("ignore-error,{v}"));
+        }
+        a
+    })
+}
+
 /// A valid `image/...` string.
 fn chain() -> impl Strategy<Value = String> {
+    let standalone = prop::sample::select(vec!["info", "average-hue"]).prop_map(|a| vec![a.to_owned()]);
     prop_oneof![
-        8 => prop::collection::vec(shuffled_action(), 1..6).prop_map(|a| format!("image/{}", a.join("/"))),
-        1 => Just("image/info".to_owned()),
-        1 => Just("image/average-hue".to_owned()),
+        8 => prop::collection::vec(shuffled_action(), 1..6),
+        2 => standalone,
     ]
+    .prop_flat_map(with_ignore_error)
+    .prop_map(|a| format!("image/{}", a.join("/")))
 }
 
 /// A valid whole `x-oss-process` value.
@@ -261,7 +276,7 @@ fn process() -> impl Strategy<Value = String> {
     (head, saveas)
         // info and average-hue answer JSON: they cannot be saved
         .prop_filter("info/average-hue cannot be saved", |(h, s)| {
-            s.is_none() || !(h == "image/info" || h == "image/average-hue")
+            s.is_none() || !h.split('/').any(|a| a == "info" || a == "average-hue")
         })
         .prop_map(|(h, s)| format!("{h}{}", s.unwrap_or_default()))
 }
@@ -270,6 +285,7 @@ fn process() -> impl Strategy<Value = String> {
 fn soup() -> impl Strategy<Value = String> {
     let mut tokens: Vec<&'static str> = ACTION_NAMES.to_vec();
     tokens.extend([
+        "ignore-error",
         "image/",
         "style/",
         "/",
@@ -340,6 +356,34 @@ proptest! {
         let b = parse_image(&format!("image/{}", render(name, &shuffled)));
         prop_assert!(a.is_ok(), "{:?}", a);
         prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn ignore_error_prints_last_wherever_it_is_written(
+        actions in prop::collection::vec(shuffled_action(), 1..5),
+        at in any::<prop::sample::Index>(),
+        value in num(0, 1),
+    ) {
+        let mut moved = actions.clone();
+        moved.insert(at.index(actions.len() + 1), format!("ignore-error,{value}"));
+        let mut last = actions.clone();
+        last.push(format!("ignore-error,{value}"));
+        let a = parse_image(&format!("image/{}", moved.join("/")))
+            .map_err(|e| TestCaseError::fail(format!("{moved:?}: {e}")))?;
+        let b = parse_image(&format!("image/{}", last.join("/")))
+            .map_err(|e| TestCaseError::fail(format!("{last:?}: {e}")))?;
+        let without = parse_image(&format!("image/{}", actions.join("/")))
+            .map_err(|e| TestCaseError::fail(format!("{actions:?}: {e}")))?;
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(a.actions, without.actions.clone());
+        let set = value.trim_start_matches(['+', '0']) == "1";
+        prop_assert_eq!(b.ignore_error, set);
+        let printed = b.to_string();
+        if set {
+            prop_assert_eq!(printed, format!("{without}/ignore-error,1"));
+        } else {
+            prop_assert_eq!(printed, without.to_string());
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Fuzz the whole pipeline on small inputs: the first bytes choose a chain (a fixed table of
 //! chains that between them use every action the engine draws, text watermarks and animated
-//! GIF paths included), the rest is the source image.
+//! GIF and WebP paths included), the rest is the source image.
 //! Any input must render or be refused with a typed error, never panic.
 //!
 //! Run: `cd ops/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run pipeline corpus/pipeline -- -rss_limit_mb=512`
@@ -37,6 +37,7 @@ const CHAINS: &[&str] = &[
     "image/resize,w_12/watermark,text_QUJD,g_center,voffset_-3,color_FF00FF/format,gif",
     "image/crop,w_10,h_8,g_center/rounded-corners,r_3/format,gif",
     "image/resize,m_pad,w_14,h_10,color_00FF00/circle,r_5",
+    "image/resize,w_10/format,webp/ignore-error,1",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,10 @@
-//! Animated GIF, one frame at a time: [`GifFrames`] decodes and composites the frames
-//! (offsets, transparency and the three disposal methods), [`GifWriter`] encodes processed
-//! frames back. Neither holds more than the canvas and one frame, so memory does not grow with
-//! the frame count.
+//! Animations, one frame at a time. [`FrameSource`] reads an animated GIF or WebP and
+//! [`FrameSink`] writes one, whichever the other side is (delays in milliseconds, loop counts as
+//! [`Repeat`]); WebP is `webp_anim.rs`, GIF is here.
+//!
+//! Animated GIF: [`GifFrames`] decodes and composites the frames (offsets, transparency and the
+//! three disposal methods), [`GifWriter`] encodes processed frames back. Neither holds more than
+//! the canvas and one frame, so memory does not grow with the frame count.
 //!
 //! Writing: one global palette for the whole animation (the source's colours when the caller
 //! passes them: its global palette, or [`all_colours`] of its tables, so that frames only cut,
@@ -14,14 +17,118 @@
 
 use std::io::Cursor;
 
-use crate::codec::CodecError;
+use crate::codec::webp_anim::{WebpFrames, WebpWriter};
+use crate::codec::{CodecError, Probe, SourceFormat};
 use crate::frame::Frame;
+use crate::spec::Format;
 
-/// How often the animation plays.
+/// How often the animation plays, counted as a GIF's NETSCAPE extension counts: `Finite(n)`
+/// plays n times after the first (`Finite(0)`, a GIF without the extension: once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
     Infinite,
     Finite(u16),
+}
+
+/// The frames of an animated GIF or WebP, each the whole canvas, with how long it is shown in
+/// milliseconds. (The GIF reader, with the `gif` crate's decoder inside, is boxed: it is many
+/// times the size of the WebP one, a handle to libwebp's.)
+#[derive(Debug)]
+pub enum FrameSource<'a> {
+    Gif(Box<GifFrames<'a>>),
+    Webp(WebpFrames<'a>),
+}
+
+impl<'a> FrameSource<'a> {
+    /// The reader for `probe`'s format, returning at most `probe.frames` frames (the count the
+    /// limits were checked against).
+    pub fn new(bytes: &'a [u8], probe: &Probe) -> Result<FrameSource<'a>, CodecError> {
+        let source = match probe.format {
+            SourceFormat::Gif => FrameSource::Gif(Box::new(GifFrames::new(bytes, probe.frames)?)),
+            SourceFormat::Webp => FrameSource::Webp(WebpFrames::new(bytes, probe.frames)?),
+            _ => return Err(CodecError::Unsupported("only GIF and WebP animations are read frame by frame")),
+        };
+        if source.size() != (probe.width, probe.height) {
+            return Err(CodecError::Corrupt("the dimensions changed between probe and decode".into()));
+        }
+        Ok(source)
+    }
+
+    /// The canvas size.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            FrameSource::Gif(f) => f.size(),
+            FrameSource::Webp(f) => f.size(),
+        }
+    }
+
+    pub fn repeat(&self) -> Repeat {
+        match self {
+            FrameSource::Gif(f) => f.repeat(),
+            FrameSource::Webp(f) => f.repeat(),
+        }
+    }
+
+    /// The next frame as the whole canvas (RGBA) and its delay in milliseconds.
+    pub fn next_frame(&mut self) -> Result<Option<(Frame, u32)>, CodecError> {
+        match self {
+            FrameSource::Gif(f) => Ok(f.next_frame()?.map(|(frame, cs)| (frame, u32::from(cs) * 10))),
+            FrameSource::Webp(f) => f.next_frame(),
+        }
+    }
+}
+
+/// Where the processed frames of an animation go: an animated GIF or an animated WebP.
+#[derive(Debug)]
+pub enum FrameSink {
+    Gif(GifWriter),
+    Webp(WebpWriter),
+}
+
+impl FrameSink {
+    /// A writer in `format` (GIF or WebP) for `first`'s size. GIF: `palette` as
+    /// [`GifWriter::new`] takes it; WebP: lossy at `quality`, as the still encoder.
+    pub fn new(
+        format: Format,
+        quality: u8,
+        first: &Frame,
+        palette: Option<&[u8]>,
+        repeat: Repeat,
+    ) -> Result<FrameSink, CodecError> {
+        match format {
+            Format::Gif => Ok(FrameSink::Gif(GifWriter::new(first, palette, repeat)?)),
+            Format::Webp => Ok(FrameSink::Webp(WebpWriter::new(first.width, first.height, quality, repeat)?)),
+            other => Err(CodecError::Encode(format!("no animation writer for {other:?}"))),
+        }
+    }
+
+    /// Add a frame (the same size as the first) shown for `delay_ms` milliseconds; a GIF keeps
+    /// hundredths of a second, rounded to the nearest.
+    pub fn push(&mut self, frame: &Frame, delay_ms: u32) -> Result<(), CodecError> {
+        match self {
+            FrameSink::Gif(w) => w.push(frame, gif_delay(delay_ms)),
+            FrameSink::Webp(w) => w.push(frame, delay_ms),
+        }
+    }
+
+    /// Write the last frame and return the file.
+    pub fn finish(self) -> Result<Vec<u8>, CodecError> {
+        match self {
+            FrameSink::Gif(w) => w.finish(),
+            FrameSink::Webp(w) => w.finish(),
+        }
+    }
+}
+
+/// Milliseconds as a GIF delay: hundredths of a second, rounded to the nearest.
+fn gif_delay(ms: u32) -> u16 {
+    u16::try_from(ms.saturating_add(5) / 10).unwrap_or(u16::MAX)
+}
+
+/// A GIF frame's delay in WebP output: 10 ms or less becomes 100 ms, as browsers play such
+/// GIFs and as libwebp's `gif2webp` converts them.
+pub fn gif_delay_in_webp(ms: u32) -> u32 {
+    if ms <= 10 { 100 } else { ms }
 }
 
 fn corrupt(e: impl std::fmt::Display) -> CodecError {
@@ -628,5 +735,121 @@ mod tests {
         let mut r = GifFrames::new(&src, 2).unwrap();
         assert!(r.next_frame().unwrap().is_some() && r.next_frame().unwrap().is_some());
         assert!(r.next_frame().unwrap().is_none());
+    }
+
+    /// Three 20x10 frames: red, green, blue, each with its own transparent 2x2 corner at the
+    /// top left, shown 5, 8 and 20 hundredths of a second, NETSCAPE loop count 2.
+    fn transparent_gif() -> Vec<u8> {
+        let palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0];
+        let mut out = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut out, 20, 10, &palette).unwrap();
+            e.set_repeat(gif::Repeat::Finite(2)).unwrap();
+            for (i, delay) in [5u16, 8, 20].into_iter().enumerate() {
+                let mut buf = vec![i as u8; 200];
+                for at in [0, 1, 20, 21] {
+                    buf[at] = 3;
+                }
+                let f = gif::Frame {
+                    width: 20,
+                    height: 10,
+                    delay,
+                    transparent: Some(3),
+                    dispose: gif::DisposalMethod::Background,
+                    buffer: buf.into(),
+                    ..Default::default()
+                };
+                e.write_frame(&f).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_gif_through_a_webp_sink() {
+        let gif = transparent_gif();
+        let probe = crate::codec::probe(&gif).unwrap();
+        let mut source = FrameSource::new(&gif, &probe).unwrap();
+        assert_eq!(source.repeat(), Repeat::Finite(2));
+        let mut sink: Option<FrameSink> = None;
+        while let Some((frame, delay)) = source.next_frame().unwrap() {
+            let s = match &mut sink {
+                Some(s) => s,
+                None => sink.insert(FrameSink::new(Format::Webp, 90, &frame, None, source.repeat()).unwrap()),
+            };
+            s.push(&frame, delay).unwrap();
+        }
+        let webp = sink.unwrap().finish().unwrap();
+        // read back by the image crate's own WebP decoder (image-webp, not libwebp)
+        use image::AnimationDecoder;
+        let mut d = image::codecs::webp::WebPDecoder::new(Cursor::new(&webp[..])).unwrap();
+        d.set_background_color(image::Rgba([0, 0, 0, 0])).unwrap();
+        let plays = match d.loop_count() {
+            image::metadata::LoopCount::Infinite => 0,
+            image::metadata::LoopCount::Finite(n) => n.get(),
+        };
+        assert_eq!(plays, 3, "NETSCAPE 2: played three times");
+        let frames = d.into_frames().collect_frames().unwrap();
+        assert_eq!(frames.len(), 3);
+        let delays: Vec<u32> = frames
+            .iter()
+            .map(|f| {
+                let (n, d) = f.delay().numer_denom_ms();
+                n / d
+            })
+            .collect();
+        assert_eq!(delays, [50, 80, 200]);
+        for (i, f) in frames.iter().enumerate() {
+            let buf = f.buffer();
+            assert_eq!((buf.width(), buf.height()), (20, 10));
+            assert_eq!(buf.get_pixel(0, 0).0[3], 0, "frame {i}: the corner is transparent");
+            assert_eq!(buf.get_pixel(1, 1).0[3], 0, "frame {i}");
+            let p = buf.get_pixel(10, 5).0;
+            assert!(p[3] == 255 && p[i] > 200 && p[(i + 1) % 3] < 60, "frame {i}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn a_webp_through_a_gif_sink_and_delays_in_hundredths() {
+        assert_eq!(
+            (gif_delay(0), gif_delay(4), gif_delay(5), gif_delay(80), gif_delay(123)),
+            (0, 0, 1, 8, 12)
+        );
+        assert_eq!(gif_delay(u32::MAX), u16::MAX);
+        let webp = {
+            let gif = transparent_gif();
+            let probe = crate::codec::probe(&gif).unwrap();
+            let mut source = FrameSource::new(&gif, &probe).unwrap();
+            let (first, d) = source.next_frame().unwrap().unwrap();
+            let mut sink = FrameSink::new(Format::Webp, 90, &first, None, Repeat::Finite(2)).unwrap();
+            sink.push(&first, d).unwrap();
+            while let Some((f, d)) = source.next_frame().unwrap() {
+                sink.push(&f, d).unwrap();
+            }
+            sink.finish().unwrap()
+        };
+        let probe = crate::codec::probe(&webp).unwrap();
+        assert_eq!((probe.format, probe.frames), (SourceFormat::Webp, 3));
+        let mut source = FrameSource::new(&webp, &probe).unwrap();
+        let (first, d) = source.next_frame().unwrap().unwrap();
+        assert_eq!(d, 50);
+        let mut sink = FrameSink::new(Format::Gif, 90, &first, None, source.repeat()).unwrap();
+        sink.push(&first, d).unwrap();
+        while let Some((f, d)) = source.next_frame().unwrap() {
+            sink.push(&f, d).unwrap();
+        }
+        let (again, repeat) = read_all(&sink.finish().unwrap());
+        assert_eq!(repeat, Repeat::Finite(2));
+        assert_eq!(again.iter().map(|(_, d)| *d).collect::<Vec<_>>(), [5, 8, 20]);
+        assert!(again.iter().all(|(f, _)| f.pixel(0, 0)[3] == 0 && f.pixel(10, 5)[3] == 255));
+        // no writer for other formats, no reader for other sources
+        assert!(FrameSink::new(Format::Png, 90, &first, None, Repeat::Infinite).is_err());
+        let png = crate::codec::encode::encode(
+            &first,
+            &crate::codec::encode::EncodeOptions { format: Format::Png, quality: 90, progressive: false },
+        )
+        .unwrap();
+        let probe = crate::codec::probe(&png).unwrap();
+        assert!(FrameSource::new(&png, &probe).is_err());
     }
 }

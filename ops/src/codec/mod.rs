@@ -12,6 +12,7 @@ pub mod header;
 pub mod heif;
 pub mod isobmff;
 pub mod jpeg_quality;
+pub mod webp_anim;
 
 use std::io::Cursor;
 

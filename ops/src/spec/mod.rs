@@ -8,6 +8,9 @@
 //!   one action that mean the same for every image print identically (no-op actions are kept,
 //!   actions are not merged, image-dependent equivalences are not detected:
 //!   `docs/compat.md#canonical-form`).
+//! * `ignore-error,<0|1>` may appear anywhere in a chain; it is not an action but
+//!   [`Chain::ignore_error`] (the last one wins), printed `/ignore-error,1` after the last action
+//!   when set and not at all when 0 (`ignore_error.rs`).
 //!
 //! Canonical-form rules (the same for every action):
 //! * actions keep their order; each action prints its parameters in one fixed order;
@@ -46,6 +49,7 @@ mod cursor;
 mod error;
 mod format;
 mod gravity;
+mod ignore_error;
 mod indexcrop;
 mod info;
 mod interlace;
@@ -113,10 +117,14 @@ pub const ACTION_NAMES: [&str; 17] = [
     average_hue::NAME,
 ];
 
-/// A parsed `image/...` value: the actions, in the order they run.
+/// A parsed `image/...` value: the actions, in the order they run, and the chain's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chain {
     pub actions: Vec<Action>,
+    /// `ignore-error,1` (anywhere in the chain; the last one wins): when the render fails because
+    /// of the source or the chain, the gateway answers the original object instead of the error.
+    /// Not an action: it moves no pixel and is printed after the actions.
+    pub ignore_error: bool,
 }
 
 /// One processing step.
@@ -211,7 +219,7 @@ impl fmt::Display for Chain {
         for a in &self.actions {
             write!(f, "/{a}")?;
         }
-        Ok(())
+        ignore_error::write(self.ignore_error, f)
     }
 }
 
@@ -242,19 +250,24 @@ pub(crate) fn parse_chain(s: &str, ctx: Ctx) -> Result<Chain, SpecError> {
     };
     check_segments(rest)?;
     let mut actions = Vec::new();
+    let mut ignore_error = false;
     // After `check_segments` the only empty segment left is a tolerated trailing `/`.
     let mut segs = rest.split('/').filter(|seg| !seg.is_empty()).peekable();
     while let Some(seg) = segs.next() {
         let name = action_name(seg);
         let after_watermark = matches!(actions.last(), Some(Action::Watermark(_)));
-        if after_watermark && !ACTION_NAMES.contains(&name) {
+        if after_watermark && !is_known(name) {
             // most likely the rest of a standard-alphabet base64 value cut at its `/`
             return Err(unknown_action(name).hint(B64_IN_CHAIN_HINT));
         }
+        if name == ignore_error::NAME && ctx == Ctx::Main {
+            let params = seg.split_once(',').map_or("", |(_, params)| params);
+            ignore_error = ignore_error::parse(Cursor::new(ignore_error::NAME, params))?;
+            continue;
+        }
         let action = parse_action(seg, ctx).map_err(|e| {
             // a watermark whose value was cut short by a `/` is followed by a non-action fragment
-            let cut = name == watermark::NAME
-                && segs.peek().is_some_and(|next| !ACTION_NAMES.contains(&action_name(next)));
+            let cut = name == watermark::NAME && segs.peek().is_some_and(|next| !is_known(action_name(next)));
             if cut { e.hint(B64_IN_CHAIN_HINT) } else { e }
         })?;
         actions.push(action);
@@ -267,7 +280,12 @@ pub(crate) fn parse_chain(s: &str, ctx: Ctx) -> Result<Chain, SpecError> {
     {
         return Err(SpecError::invalid(None, format!("{}: cannot be combined with other actions", a.name())));
     }
-    Ok(Chain { actions })
+    Ok(Chain { actions, ignore_error })
+}
+
+/// An action name, or `ignore-error`: what may start a `/` segment.
+fn is_known(name: &str) -> bool {
+    ACTION_NAMES.contains(&name) || name == ignore_error::NAME
 }
 
 /// The action name of one `/` segment: everything before the first `,`.
@@ -348,7 +366,12 @@ fn parse_action(seg: &str, ctx: Ctx) -> Result<Action, SpecError> {
 pub(crate) fn unknown_action(name: &str) -> SpecError {
     SpecError::invalid(
         None,
-        format!("image: unknown action {}; known actions: {}", Echo(name), ACTION_NAMES.join(", ")),
+        format!(
+            "image: unknown action {}; known actions: {}, {}",
+            Echo(name),
+            ACTION_NAMES.join(", "),
+            ignore_error::NAME
+        ),
     )
 }
 
@@ -490,7 +513,7 @@ mod tests {
             "blurry,r_1",
             "image: unknown action \"blurry\"; known actions: resize, watermark, crop, indexcrop, circle, \
              rounded-corners, rotate, auto-orient, blur, bright, contrast, sharpen, quality, format, interlace, \
-             info, average-hue",
+             info, average-hue, ignore-error",
         );
         check_msg("resize,w_10/info", "info: cannot be combined with other actions");
         // standard-alphabet base64 in a chain: every way a '/' can cut the value carries the hint
@@ -502,7 +525,7 @@ mod tests {
             "watermark,text_SGVsbG8/",
             &format!("image: a watermark must not be followed by a trailing '/'; {HINT}"),
         );
-        let known = ACTION_NAMES.join(", ");
+        let known = format!("{}, ignore-error", ACTION_NAMES.join(", "));
         check_msg(
             "watermark,text_SGVs/bG8",
             &format!("image: unknown action \"bG8\"; known actions: {known}; {HINT}"),
@@ -589,6 +612,7 @@ mod tests {
             "interlace",
             "info",
             "average-hue",
+            "ignore-error",
             "m_",
             "w_",
             "h_",
@@ -694,6 +718,8 @@ mod tests {
             "png",
             "cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA",
         ];
+        let mut names: Vec<&'static str> = ACTION_NAMES.to_vec();
+        names.push("ignore-error");
         for round in 0..30_000 {
             let mut s = String::new();
             if round % 2 == 0 {
@@ -709,7 +735,7 @@ mod tests {
                 s.push_str("image");
                 for _ in 0..1 + rng.next() % 3 {
                     s.push('/');
-                    s.push_str(rng.pick(&ACTION_NAMES));
+                    s.push_str(rng.pick(&names));
                     for _ in 0..rng.next() % 4 {
                         s.push(',');
                         s.push_str(rng.pick(KEYS));

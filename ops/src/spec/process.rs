@@ -193,7 +193,10 @@ mod tests {
             }
         );
         let req = parse_process("image/info").unwrap();
-        assert_eq!(req.process, Process::Image(Chain { actions: vec![super::super::Action::Info] }));
+        assert_eq!(
+            req.process,
+            Process::Image(Chain { actions: vec![super::super::Action::Info], ignore_error: false })
+        );
         assert_eq!(req.saveas, None);
     }
 }

@@ -34,7 +34,9 @@ use super::cursor::{Cursor, Subject, flag, i32_in, u32_in};
 use super::error::{Echo, SpecError};
 use super::gravity::Gravity;
 use super::saveas::validate_object_key;
-use super::{ACTION_NAMES, Chain, Ctx, crop, indexcrop, parse_chain, resize, rotate, rounded_corners};
+use super::{
+    ACTION_NAMES, Chain, Ctx, crop, ignore_error, indexcrop, parse_chain, resize, rotate, rounded_corners,
+};
 
 pub(crate) const NAME: &str = "watermark";
 
@@ -374,7 +376,7 @@ pub(crate) fn check_pre_process_action(name: &str) -> Result<(), SpecError> {
     match name {
         resize::NAME | crop::NAME | indexcrop::NAME | rounded_corners::NAME | rotate::NAME => Ok(()),
         NAME => Err(SpecError::invalid(Some(EC_NESTED), format!("{NAME}: cannot be nested; {ALLOWED}"))),
-        other if ACTION_NAMES.contains(&other) => {
+        other if ACTION_NAMES.contains(&other) || other == ignore_error::NAME => {
             Err(SpecError::invalid(None, format!("{other}: not allowed here; {ALLOWED}")))
         }
         _ => Ok(()), // unknown names are reported by the dispatcher
