@@ -16,6 +16,8 @@ pub enum RouteKind {
     /// `info` or `average-hue`: JSON answers.
     Info,
     SaveAs,
+    /// The Style API (`?style` on a bucket).
+    Style,
 }
 
 impl RouteKind {
@@ -25,6 +27,7 @@ impl RouteKind {
             RouteKind::Process => "process",
             RouteKind::Info => "info",
             RouteKind::SaveAs => "saveas",
+            RouteKind::Style => "style",
         }
     }
 }

@@ -7,28 +7,30 @@ use async_trait::async_trait;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
-use pixgate_cache::{Caches, Purge};
+use pixgate_cache::Purge;
 
 use crate::address::Query;
-use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::shared::SharedTier;
+use crate::state::State;
 
 pub struct Admin {
-    pub metrics: Metrics,
+    /// The running configuration, caches and shared level (as the last reload left them),
+    /// the metrics and the stored styles.
+    pub state: Arc<State>,
     /// True once Pixgate listens with a valid configuration; false again while it shuts down.
     pub ready: Arc<AtomicBool>,
-    pub caches: Caches,
-    pub config: Arc<Config>,
-    /// The shared level, whose stored renders purge deletes too.
-    pub shared: Option<Arc<SharedTier>>,
 }
 
 impl Admin {
+    /// Ready: listening, not shutting down, and the stored styles read once.
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && self.state.styles.is_loaded()
+    }
+
     /// Admin writes need `Authorization: Bearer <server.admin_token>` when a token is set
     /// (compared in constant time).
     fn authorized(&self, header: Option<&http::HeaderValue>) -> bool {
-        let Some(token) = &self.config.admin_token else { return true };
+        let config = self.state.config();
+        let Some(token) = &config.admin_token else { return true };
         let given =
             header.and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
         crate::auth::constant_time_eq(given.trim().as_bytes(), token.as_bytes())
@@ -44,7 +46,8 @@ impl Admin {
         let Some(bucket) = get("bucket").filter(|b| !b.is_empty()) else {
             return bad("bucket is required");
         };
-        let Some(b) = self.config.bucket(&bucket) else {
+        let live = self.state.live();
+        let Some(b) = live.config.bucket(&bucket) else {
             return reply(404, "application/json", b"{\"error\": \"no such bucket\"}\n".to_vec());
         };
         let purge = match (get("key"), get("prefix")) {
@@ -56,9 +59,9 @@ impl Admin {
             }
             _ => return bad("give exactly one of key or prefix"),
         };
-        let n = self.caches.purge(&purge).await;
+        let n = live.caches.purge(&purge).await;
         // `purged` counts every entry dropped; `shared` says how many of them were stored renders.
-        let body = match &self.shared {
+        let body = match &live.shared {
             Some(s) => {
                 let shared = s.purge(&purge).await;
                 format!("{{\"purged\": {}, \"shared\": {shared}}}\n", n + shared)
@@ -88,10 +91,11 @@ impl ServeHttp for Admin {
         let text = "text/plain; charset=utf-8";
         match (method, path.as_str()) {
             (http::Method::GET | http::Method::HEAD, "/metrics") => {
-                let (results, sources) = self.caches.weighted_sizes().await;
-                self.metrics.cache_bytes.with_label_values(&["result"]).set(results as i64);
-                self.metrics.cache_bytes.with_label_values(&["source"]).set(sources as i64);
-                reply(200, "text/plain; version=0.0.4; charset=utf-8", self.metrics.render())
+                let metrics = &self.state.metrics;
+                let (results, sources) = self.state.live().caches.weighted_sizes().await;
+                metrics.cache_bytes.with_label_values(&["result"]).set(results as i64);
+                metrics.cache_bytes.with_label_values(&["source"]).set(sources as i64);
+                reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render())
             }
             (http::Method::POST, "/purge") => {
                 if !self.authorized(session.req_header().headers.get("authorization")) {
@@ -106,7 +110,7 @@ impl ServeHttp for Admin {
             }
             (http::Method::GET | http::Method::HEAD, "/healthz") => reply(200, text, b"ok\n".to_vec()),
             (http::Method::GET | http::Method::HEAD, "/readyz") => {
-                if self.ready.load(Ordering::Acquire) {
+                if self.is_ready() {
                     reply(200, text, b"ready\n".to_vec())
                 } else {
                     reply(503, text, b"not ready\n".to_vec())

@@ -11,6 +11,7 @@ use pingora::server::{ExecutionPhase, RunArgs, Server};
 
 use crate::admin::Admin;
 use crate::config::{self, CliOverrides, Config, OriginConfig};
+use crate::reload;
 use crate::service::Gateway;
 use crate::shutdown::Signals;
 use crate::state::State;
@@ -71,20 +72,29 @@ fn builtin_samples() -> Option<PathBuf> {
     p.is_dir().then(|| p.canonicalize().unwrap_or(p))
 }
 
-fn load(
-    file: Option<&Path>,
+/// How the configuration is loaded: the file and the command-line overrides, kept so that a
+/// reload (SIGHUP) reads it the same way, the environment included.
+#[derive(Debug, Clone)]
+struct Source {
+    file: Option<PathBuf>,
     listen: Option<String>,
     admin_listen: Option<String>,
     root: Option<String>,
-) -> Result<Config, config::ConfigErrors> {
-    let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("PIXGATE_")).collect();
-    let mut root = root;
-    let root_set_elsewhere =
-        file.is_some() || env.iter().any(|(k, _)| k == "PIXGATE_ORIGIN_ROOT" || k == "PIXGATE_ORIGIN_KIND");
-    if root.is_none() && !root_set_elsewhere && !Path::new("samples").is_dir() {
-        root = builtin_samples().map(|p| p.to_string_lossy().into_owned());
+}
+
+impl Source {
+    fn load(&self) -> Result<Config, config::ConfigErrors> {
+        let env: Vec<(String, String)> =
+            std::env::vars().filter(|(k, _)| k.starts_with("PIXGATE_")).collect();
+        let mut root = self.root.clone();
+        let root_set_elsewhere = self.file.is_some()
+            || env.iter().any(|(k, _)| k == "PIXGATE_ORIGIN_ROOT" || k == "PIXGATE_ORIGIN_KIND");
+        if root.is_none() && !root_set_elsewhere && !Path::new("samples").is_dir() {
+            root = builtin_samples().map(|p| p.to_string_lossy().into_owned());
+        }
+        let cli = CliOverrides { listen: self.listen.clone(), admin_listen: self.admin_listen.clone(), root };
+        config::load(self.file.as_deref(), &env, &cli)
     }
-    config::load(file, &env, &CliOverrides { listen, admin_listen, root })
 }
 
 /// Run the command line; returns the process exit code.
@@ -96,21 +106,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return if e.use_stderr() { EXIT_CONFIG } else { 0 };
         }
     };
+    let source =
+        Source { file: cli.config, listen: cli.listen, admin_listen: cli.admin_listen, root: cli.root };
     match cli.command {
-        Some(Command::CheckConfig) => {
-            match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
-                Ok(c) => {
-                    print!("{}", c.raw.redacted().to_toml());
-                    0
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    1
-                }
+        Some(Command::CheckConfig) => match source.load() {
+            Ok(c) => {
+                print!("{}", c.raw.redacted().to_toml());
+                0
             }
-        }
-        None => match load(cli.config.as_deref(), cli.listen, cli.admin_listen, cli.root) {
-            Ok(c) => serve(c, cli.upgrade),
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        },
+        None => match source.load() {
+            Ok(c) => serve(c, cli.upgrade, source),
             Err(e) => {
                 eprintln!("{e}");
                 EXIT_CONFIG
@@ -139,8 +149,43 @@ fn accepts(addr: std::net::SocketAddr) -> bool {
     })
 }
 
-/// Start the server; returns the exit code once it stops.
-fn serve(config: Config, upgrade: bool) -> i32 {
+/// Follow the server's phases: ready once the main listener accepts; not ready again while
+/// shutting down or handing the listeners over.
+fn watch_phases(
+    mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>,
+    ready: Arc<AtomicBool>,
+    listen: std::net::SocketAddr,
+    admin_listen: std::net::SocketAddr,
+    origin_desc: String,
+) {
+    std::thread::spawn(move || {
+        while let Ok(phase) = phases.blocking_recv() {
+            match phase {
+                ExecutionPhase::Running => {
+                    // Ready only once the main listener accepts: a listener that could not be
+                    // bound (another process took the port meanwhile) must not look healthy.
+                    if !accepts(listen) {
+                        eprintln!(
+                            "pixgate: cannot listen on {listen}: the listener does not accept connections"
+                        );
+                        crate::logging::flush();
+                        std::process::exit(1);
+                    }
+                    ready.store(true, Ordering::Release);
+                    tracing::info!(%listen, admin = %admin_listen, origin = origin_desc.as_str(), "pixgate is listening");
+                }
+                ExecutionPhase::GracefulTerminate
+                | ExecutionPhase::GracefulUpgradeTransferringFds
+                | ExecutionPhase::ShutdownStarted => ready.store(false, Ordering::Release),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// Start the server; returns the exit code once it stops. `source` loads the configuration
+/// again on SIGHUP.
+fn serve(config: Config, upgrade: bool, source: Source) -> i32 {
     crate::logging::init(config.log_format, config.access_log);
     // Fail early and clearly when an address is taken (on upgrade, the old process holds them).
     let check = if upgrade { vec![] } else { vec![config.listen, config.admin_listen] };
@@ -177,8 +222,13 @@ fn serve(config: Config, upgrade: bool) -> i32 {
             return 1;
         }
     };
-    let (config, metrics, caches, shared) =
-        (state.config.clone(), state.metrics.clone(), state.caches.clone(), state.shared.clone());
+    // SIGHUP reloads from here on (before any listener answers); the stored styles are read
+    // in the background, and the replica is ready once they are.
+    if let Err(e) = reload::start(state.clone(), Box::new(move || source.load())) {
+        eprintln!("pixgate: {e}");
+        return 1;
+    }
+    let config = state.config();
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
         Gateway { state: state.clone() },
@@ -193,38 +243,14 @@ fn serve(config: Config, upgrade: bool) -> i32 {
     );
     let mut admin = pingora::services::listening::Service::new(
         "pixgate-admin".into(),
-        Admin { metrics, ready: ready.clone(), caches, config, shared },
+        Admin { state: state.clone(), ready: ready.clone() },
     );
     admin.threads = Some(1);
     admin.add_tcp(&admin_listen.to_string());
     server.add_service(proxy);
     server.add_service(admin);
 
-    let mut phases = server.watch_execution_phase();
-    let ready_flag = ready.clone();
-    std::thread::spawn(move || {
-        while let Ok(phase) = phases.blocking_recv() {
-            match phase {
-                ExecutionPhase::Running => {
-                    // Ready only once the main listener accepts: a listener that could not be
-                    // bound (another process took the port meanwhile) must not look healthy.
-                    if !accepts(listen) {
-                        eprintln!(
-                            "pixgate: cannot listen on {listen}: the listener does not accept connections"
-                        );
-                        crate::logging::flush();
-                        std::process::exit(1);
-                    }
-                    ready_flag.store(true, Ordering::Release);
-                    tracing::info!(%listen, admin = %admin_listen, origin = origin_desc.as_str(), "pixgate is listening");
-                }
-                ExecutionPhase::GracefulTerminate
-                | ExecutionPhase::GracefulUpgradeTransferringFds
-                | ExecutionPhase::ShutdownStarted => ready_flag.store(false, Ordering::Release),
-                _ => {}
-            }
-        }
-    });
+    watch_phases(server.watch_execution_phase(), ready.clone(), listen, admin_listen, origin_desc);
 
     let signals = Signals { inflight: state.inflight.clone(), ready, grace: shutdown_timeout };
     server.run(RunArgs { shutdown_signal: Box::new(signals) });

@@ -64,6 +64,8 @@ pub enum GatewayError {
     EntityTooLarge,
     /// A request body that does not match its Content-MD5 or x-oss-content-sha256.
     BadDigest,
+    /// A request body that is not the XML the request needs (the Style API's `<Style>`).
+    MalformedXml(String),
     /// A request target (path and query) over its limit.
     UriTooLong,
     /// Request headers over their limit.
@@ -176,6 +178,7 @@ impl GatewayError {
                 "The Content-MD5 or x-oss-content-sha256 you specified does not match the body.".into(),
                 Fault::Client,
             ),
+            E::MalformedXml(m) => (400, "MalformedXML", None, m.clone(), Fault::Client),
             E::UriTooLong => (
                 414,
                 "RequestURITooLong",
@@ -438,6 +441,8 @@ mod tests {
             (GatewayError::InvalidAccessKeyId, 403, "InvalidAccessKeyId"),
             (GatewayError::SignatureDoesNotMatch, 403, "SignatureDoesNotMatch"),
             (GatewayError::RequestTimeTooSkewed, 403, "RequestTimeTooSkewed"),
+            (GatewayError::MalformedXml("x".into()), 400, "MalformedXML"),
+            (GatewayError::NotImplemented("x".into()), 501, "NotImplemented"),
         ];
         for (e, status, code) in rows {
             let p = e.public();

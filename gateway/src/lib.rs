@@ -16,6 +16,7 @@ mod logging;
 pub mod metrics;
 pub mod mime;
 pub mod origin;
+mod reload;
 pub mod render;
 pub mod respond;
 pub mod route;
@@ -23,6 +24,7 @@ pub mod service;
 pub mod shared;
 mod shutdown;
 pub mod state;
+pub mod styles;
 pub mod worker;
 
 /// The binary's entry point.

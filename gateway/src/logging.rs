@@ -1,5 +1,13 @@
 //! Logging: `tracing` to stdout through a writer thread; the access log is target
-//! `pixgate::access`.
+//! `pixgate::access`. The format (`server.log_format`) and the access log's switch
+//! (`server.access_log`) can be changed while running (a reload): both formats are installed,
+//! each behind a switch, and the level filter is reloadable.
+
+use std::sync::OnceLock;
+
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt, reload};
 
 use crate::config::LogFormat;
 
@@ -8,6 +16,11 @@ use crate::config::LogFormat;
 static LOG_GUARD: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
     std::sync::Mutex::new(None);
 
+type Reconfigure = Box<dyn Fn(LogFormat, bool) -> Result<(), String> + Send + Sync>;
+
+/// Changes the running subscriber's format and access-log switch (set by [`init`]).
+static RECONFIGURE: OnceLock<Reconfigure> = OnceLock::new();
+
 /// Write out every queued log line (call before exiting the process).
 pub fn flush() {
     if let Ok(mut g) = LOG_GUARD.lock() {
@@ -15,9 +28,9 @@ pub fn flush() {
     }
 }
 
-/// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
-/// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
-pub fn init(format: LogFormat, access_log: bool) {
+/// The level filter: `PIXGATE_LOG` (or `RUST_LOG`, else `info`), Pingora's chatter only when
+/// asked for, and the access log on or off whatever the level says, unless the filter names it.
+fn level_filter(access_log: bool) -> EnvFilter {
     let filter =
         std::env::var("PIXGATE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
     // Pingora's own start-up chatter is only interesting when asked for.
@@ -31,8 +44,20 @@ pub fn init(format: LogFormat, access_log: bool) {
     if !filter.contains("pixgate::access") {
         filter.push_str(if access_log { ",pixgate::access=info" } else { ",pixgate::access=off" });
     }
-    let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// The switches of the two formats: the chosen one passes everything the filter lets through.
+fn switches(format: LogFormat) -> (LevelFilter, LevelFilter) {
+    match format {
+        LogFormat::Text => (LevelFilter::TRACE, LevelFilter::OFF),
+        LogFormat::Json => (LevelFilter::OFF, LevelFilter::TRACE),
+    }
+}
+
+/// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
+/// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
+pub fn init(format: LogFormat, access_log: bool) {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         // The writer thread drains every queued line, then flushes: under load, many lines
@@ -41,9 +66,29 @@ pub fn init(format: LogFormat, access_log: bool) {
     if let Ok(mut g) = LOG_GUARD.lock() {
         *g = Some(guard);
     }
-    let builder = tracing_subscriber::fmt().with_env_filter(env_filter).with_writer(writer);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
+    let (text_on, json_on) = switches(format);
+    let (levels, levels_handle) = reload::Layer::new(level_filter(access_log));
+    let (text_switch, text_handle) = reload::Layer::new(text_on);
+    let (json_switch, json_handle) = reload::Layer::new(json_on);
+    let text = fmt::layer().with_ansi(false).with_writer(writer.clone()).with_filter(text_switch);
+    let json = fmt::layer().json().flatten_event(true).with_writer(writer).with_filter(json_switch);
+    let installed = tracing_subscriber::registry().with(levels).with(text).with(json).try_init();
+    if installed.is_err() {
+        return;
+    }
+    let reconfigure: Reconfigure = Box::new(move |format, access_log| {
+        let (text_on, json_on) = switches(format);
+        levels_handle.reload(level_filter(access_log)).map_err(|e| e.to_string())?;
+        text_handle.reload(text_on).map_err(|e| e.to_string())?;
+        json_handle.reload(json_on).map_err(|e| e.to_string())
+    });
+    let _ = RECONFIGURE.set(reconfigure);
+}
+
+/// Switch the log format and the access log of the running process (a reload).
+pub fn reconfigure(format: LogFormat, access_log: bool) -> Result<(), String> {
+    match RECONFIGURE.get() {
+        Some(reconfigure) => reconfigure(format, access_log),
+        None => Err("the log subscriber was not installed by Pixgate".into()),
+    }
 }

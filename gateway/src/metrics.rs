@@ -27,6 +27,10 @@ pub struct Metrics {
     pub cache_requests_total: IntCounterVec,
     pub cache_bytes: IntGaugeVec,
     pub shared_writes_total: IntCounterVec,
+    /// SIGHUP reloads of the configuration, by result (success, failure).
+    pub config_reloads_total: IntCounterVec,
+    /// When the running configuration was loaded (at start, then each successful reload).
+    pub config_last_reload_success: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,6 +102,19 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let config_reloads_total = IntCounterVec::new(
+            Opts::new("pixgate_config_reloads_total", "Configuration reloads (SIGHUP), by result."),
+            &["result"],
+        )
+        .expect("valid metric");
+        for result in ["success", "failure"] {
+            config_reloads_total.with_label_values(&[result]).inc_by(0);
+        }
+        let config_last_reload_success = IntGauge::new(
+            "pixgate_config_last_reload_success_timestamp_seconds",
+            "When the running configuration was loaded (UNIX seconds): at start, then each successful reload.",
+        )
+        .expect("valid metric");
         let build_info = IntGaugeVec::new(
             Opts::new("pixgate_build_info", "Always 1: the version and the cargo features compiled in."),
             &["version", "features"],
@@ -117,6 +134,8 @@ impl Metrics {
             Box::new(cache_requests_total.clone()),
             Box::new(cache_bytes.clone()),
             Box::new(shared_writes_total.clone()),
+            Box::new(config_reloads_total.clone()),
+            Box::new(config_last_reload_success.clone()),
         ];
         #[cfg(target_os = "linux")]
         collectors.push(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
@@ -138,6 +157,8 @@ impl Metrics {
             cache_requests_total,
             cache_bytes,
             shared_writes_total,
+            config_reloads_total,
+            config_last_reload_success,
         }
     }
 

@@ -16,15 +16,16 @@ use pixgate_ops::spec::Chain;
 use crate::error::GatewayError;
 use crate::origin::{self, BodyStream, GetOptions, GetResponse, Location, ObjectMeta, OriginError};
 use crate::route::Object;
-use crate::state::State;
+use crate::state::{Live, State};
 use crate::worker::Reservation;
 
 /// How long stale source bytes are served after a failed revalidation before the next try.
 const STALE_IF_ERROR: Duration = Duration::from_secs(10);
 
-/// Loads and renders for one request, within its deadline.
+/// Loads and renders for one request, within its deadline, on the request's configuration.
 pub struct Renderer<'a> {
     state: &'a State,
+    live: &'a Live,
     deadline: Instant,
 }
 
@@ -50,8 +51,8 @@ pub fn variant_etag(source_validator: &str, canonical: &str) -> String {
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(state: &'a State, deadline: Instant) -> Renderer<'a> {
-        Renderer { state, deadline }
+    pub fn new(state: &'a State, live: &'a Live, deadline: Instant) -> Renderer<'a> {
+        Renderer { state, live, deadline }
     }
 
     /// The source bytes: fresh from the source cache; stale → revalidated with a conditional
@@ -59,7 +60,7 @@ impl<'a> Renderer<'a> {
     /// short while, like a CDN's stale-if-error, except when the object is gone); missing →
     /// fetched once for all concurrent requests. Counts the outcome in the source cache metric.
     pub async fn source(&self, skey: &SourceKey) -> Result<(Arc<Source>, Outcome), GatewayError> {
-        let caches = &self.state.caches;
+        let caches = &self.live.caches;
         let load = |stale: Option<Arc<Source>>| async move {
             match stale {
                 None => self.fetch(skey).await,
@@ -102,7 +103,7 @@ impl<'a> Renderer<'a> {
             Err(e) => {
                 tracing::warn!(target: "pixgate::origin", bucket = &*skey.bucket, error = %e,
                     "revalidation failed: serving the cached source for a short while");
-                let ttl = self.state.caches.ttl();
+                let ttl = self.live.caches.ttl();
                 let retry_in = STALE_IF_ERROR.min(ttl);
                 let checked_at = Instant::now().checked_sub(ttl - retry_in).unwrap_or_else(Instant::now);
                 Ok(Arc::new(Source { checked_at, ..(*old).clone() }))
@@ -113,7 +114,7 @@ impl<'a> Renderer<'a> {
     /// Read a source body: refused from its size before reading; the bytes are reserved in the
     /// memory budget while they are read.
     async fn read_source(&self, meta: ObjectMeta, mut body: BodyStream) -> Result<Source, GatewayError> {
-        let max = self.state.config.limits.max_source_bytes;
+        let max = self.live.config.limits.max_source_bytes;
         let too_large = |size: String| GatewayError::ImageTooLarge {
             message: format!("The source image is {size} bytes; the limit is {max}."),
             ec: "0040-00000009",
@@ -146,10 +147,10 @@ impl<'a> Renderer<'a> {
         let m = self.state.origin.head(at).await?;
         let Some(etag) = m.etag else { return Ok(None) };
         // Cached bytes of an older version must not be rendered under the new validator.
-        self.state.caches.drop_source_unless(skey, &etag).await;
+        self.live.caches.drop_source_unless(skey, &etag).await;
         let meta =
             SourceMeta { validator: etag.into(), last_modified: m.last_modified, checked_at: Instant::now() };
-        self.state.caches.remember(skey.clone(), meta.clone()).await;
+        self.live.caches.remember(skey.clone(), meta.clone()).await;
         Ok(Some(meta))
     }
 
@@ -162,7 +163,7 @@ impl<'a> Renderer<'a> {
         watermarks: &[String],
         source: &Source,
     ) -> Result<RenderPlan, GatewayError> {
-        let plan = pipeline::plan(chain, &source.bytes, &self.state.config.limits)?;
+        let plan = pipeline::plan(chain, &source.bytes, &self.live.config.limits)?;
         let mut images = Vec::with_capacity(watermarks.len());
         for key in watermarks {
             images.push((key.clone(), self.watermark(&object.sibling(key)).await?));
@@ -212,7 +213,7 @@ impl<'a> Renderer<'a> {
     ) -> Result<Variant, GatewayError> {
         let plan = self.plan(object, chain, watermarks, &source).await?;
         let state = self.state;
-        let (limits, deadline, fonts) = (state.config.limits, self.deadline, state.fonts.clone());
+        let (limits, deadline, fonts) = (self.live.config.limits, self.deadline, state.fonts.clone());
         let last_modified = source.last_modified;
         let chain = chain.clone();
         let job = move || {

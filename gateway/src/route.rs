@@ -1,7 +1,7 @@
 //! From a request to a typed [`Route`]: the request's size limits, addressing, the signature,
-//! the bucket's access rules and the processing chain (styles resolved, from the chains the
-//! configuration parsed at load). Everything after this module works on these values; nothing
-//! sees the raw `x-oss-process` string again.
+//! the bucket's access rules and the processing chain (styles resolved: the chains the
+//! configuration parsed at load, then those stored through the Style API). Everything after
+//! this module works on these values; nothing sees the raw `x-oss-process` string again.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,6 +18,7 @@ use crate::auth::{self, Identity};
 use crate::config::{BucketConfig, Config};
 use crate::error::GatewayError;
 use crate::origin::RangeSpec;
+use crate::styles::StoredStyles;
 
 /// The longest request target (path and query) accepted.
 pub const MAX_URI_BYTES: usize = 16 * 1024;
@@ -25,6 +26,8 @@ pub const MAX_URI_BYTES: usize = 16 * 1024;
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// The largest `sys/saveas` request body accepted.
 pub const MAX_SAVEAS_BODY: usize = 16 * 1024;
+/// The largest Style API request body accepted.
+pub const MAX_STYLE_BODY: usize = 16 * 1024;
 
 /// What a request asks for, checked and typed.
 #[derive(Debug)]
@@ -35,6 +38,8 @@ pub enum Route {
     Process(Process),
     /// `POST ...?x-oss-process`: render and store (`sys/saveas`); the chain is in the body.
     SaveAs(SaveAs),
+    /// `PUT`/`GET`/`DELETE /<bucket>?style[&styleName=N]`: the bucket's styles, signed.
+    StyleApi(StyleApi),
 }
 
 /// One object of a configured (or implicit) bucket.
@@ -96,6 +101,34 @@ pub struct Process {
 pub struct SaveAs {
     pub object: Object,
     pub content_length: Option<u64>,
+    pub digests: Digests,
+}
+
+/// What a Style API request asks for; names are valid style names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StyleOp {
+    /// `PUT ?style&styleName=N`, the content in the body.
+    Put(String),
+    /// `GET ?style&styleName=N`.
+    Get(String),
+    /// `GET ?style`.
+    List,
+    /// `DELETE ?style&styleName=N`.
+    Delete(String),
+}
+
+/// A Style API request of a signed client.
+#[derive(Debug)]
+pub struct StyleApi {
+    pub bucket: Arc<BucketConfig>,
+    pub op: StyleOp,
+    pub content_length: Option<u64>,
+    pub digests: Digests,
+}
+
+/// The digests a request declares for its body (and may have signed).
+#[derive(Debug, Clone, Default)]
+pub struct Digests {
     pub content_md5: Option<String>,
     pub content_sha256: Option<String>,
 }
@@ -115,6 +148,44 @@ fn header<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+impl Digests {
+    fn of(req: &RequestHeader) -> Digests {
+        Digests {
+            content_md5: header(req, "content-md5").map(str::to_string),
+            content_sha256: header(req, "x-oss-content-sha256").map(str::to_string),
+        }
+    }
+
+    /// A body must match the digests its request declares: `Content-MD5` and an
+    /// `x-oss-content-sha256` other than `UNSIGNED-PAYLOAD`.
+    pub fn check(&self, body: &[u8]) -> Result<(), GatewayError> {
+        use base64::Engine;
+        use sha2::Digest;
+        if let Some(md5) = &self.content_md5 {
+            let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+            if md5.trim() != actual {
+                return Err(GatewayError::BadDigest);
+            }
+        }
+        if let Some(sha) = self.content_sha256.as_deref().filter(|v| *v != "UNSIGNED-PAYLOAD") {
+            let actual = auth::hex(&sha2::Sha256::digest(body));
+            if !sha.trim().eq_ignore_ascii_case(&actual) {
+                return Err(GatewayError::BadDigest);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A request body of at most `max` bytes: one whose declared length is over it is refused
+/// before it is read.
+fn check_length(content_length: Option<u64>, max: usize) -> Result<(), GatewayError> {
+    match content_length {
+        Some(n) if n > max as u64 => Err(GatewayError::EntityTooLarge),
+        _ => Ok(()),
+    }
+}
+
 impl Conditions {
     fn of(req: &RequestHeader) -> Conditions {
         Conditions {
@@ -125,9 +196,15 @@ impl Conditions {
     }
 }
 
-/// Route one request; `log` learns the bucket, key, chain and kind as they become known, so
-/// an error's access-log line names them too.
-pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Result<Route, GatewayError> {
+/// Route one request; `stored` holds the styles stored through the Style API (consulted after
+/// the file's); `log` learns the bucket, key, chain and kind as they become known, so an
+/// error's access-log line names them too.
+pub fn route(
+    config: &Config,
+    stored: &StoredStyles,
+    req: &RequestHeader,
+    log: &mut RequestLog,
+) -> Result<Route, GatewayError> {
     check_size(req)?;
     let host = header(req, "host").or_else(|| req.uri.host());
     let target = address::target(config, host, req.uri.path())?;
@@ -145,9 +222,7 @@ pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Resu
     }
     let bucket = config.bucket(&target.bucket).ok_or(GatewayError::NoSuchBucket)?;
     if target.key.is_empty() {
-        return Err(GatewayError::NotImplemented(
-            "Pixgate serves objects; bucket-level requests are not supported.".into(),
-        ));
+        return style_api(config, req, bucket, log);
     }
     // The signature covers the key as addressed (a delimiter style included).
     let signed = auth::Request {
@@ -168,13 +243,12 @@ pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Resu
         access::authorize(&object.bucket, &identity, Access::SaveAs, &object.key, referer)?;
         return Ok(Route::SaveAs(SaveAs {
             object,
-            content_length: header(req, "content-length").and_then(|v| v.trim().parse().ok()),
-            content_md5: header(req, "content-md5").map(str::to_string),
-            content_sha256: header(req, "x-oss-content-sha256").map(str::to_string),
+            content_length: content_length(req),
+            digests: Digests::of(req),
         }));
     }
     let retained = query.retained(config.query, &config.retain);
-    let ask = Ask::of(&retained, object, log)?;
+    let ask = Ask::of(&retained, object, stored, log)?;
     access::authorize(&ask.object().bucket, &identity, ask.access(), &ask.object().key, referer)?;
     let head = match req.method {
         http::Method::GET => false,
@@ -193,13 +267,72 @@ pub fn route(config: &Config, req: &RequestHeader, log: &mut RequestLog) -> Resu
             Ok(Route::Original(Original { object, head, signed, conditions, range }))
         }
         ask => {
-            let (object, chain, watermarks) = ask.chain(&identity)?;
+            let (object, chain, watermarks) = ask.chain(&identity, stored)?;
             if chain.actions.iter().any(|a| a.is_standalone()) {
                 log.kind = RouteKind::Info;
             }
             Ok(Route::Process(Process { object, chain, watermarks, head, signed, conditions }))
         }
     }
+}
+
+fn content_length(req: &RequestHeader) -> Option<u64> {
+    header(req, "content-length").and_then(|v| v.trim().parse().ok())
+}
+
+/// A request addressed to a bucket itself: only the Style API (`?style`), and only signed,
+/// whatever the bucket's ACL.
+fn style_api(
+    config: &Config,
+    req: &RequestHeader,
+    bucket: Arc<BucketConfig>,
+    log: &mut RequestLog,
+) -> Result<Route, GatewayError> {
+    let query = Query::parse(req.uri.query());
+    if !query.contains("style") {
+        return Err(GatewayError::NotImplemented(
+            "Pixgate serves objects and the Style API; other bucket-level requests are not supported.".into(),
+        ));
+    }
+    log.kind = RouteKind::Style;
+    // OSS's resource of a bucket is `/<bucket>/`: the key is empty.
+    let signed = auth::Request {
+        method: req.method.as_str(),
+        bucket: &bucket.name,
+        key: "",
+        query: req.uri.query(),
+        headers: &req.headers,
+    };
+    let identity = auth::authenticate(&signed, &config.credentials, &config.region, SystemTime::now())?;
+    if !identity.is_signed() {
+        return Err(GatewayError::AccessDenied("The Style API needs a signed request.".into()));
+    }
+    let name = query.get("styleName")?.map(str::to_string);
+    let op = match (&req.method, name) {
+        (&http::Method::GET, None) => StyleOp::List,
+        (&http::Method::GET, Some(n)) => StyleOp::Get(n),
+        (&http::Method::PUT, Some(n)) => StyleOp::Put(n),
+        (&http::Method::DELETE, Some(n)) => StyleOp::Delete(n),
+        (&http::Method::PUT | &http::Method::DELETE, None) => {
+            return Err(GatewayError::InvalidArgument("The styleName parameter is required.".into()));
+        }
+        _ => return Err(GatewayError::MethodNotAllowed),
+    };
+    if let StyleOp::Put(n) | StyleOp::Get(n) | StyleOp::Delete(n) = &op {
+        spec::validate_style_name(n)?;
+        log.process = format!("style/{n}");
+    }
+    Ok(Route::StyleApi(StyleApi {
+        bucket,
+        op,
+        content_length: content_length(req),
+        digests: Digests::of(req),
+    }))
+}
+
+/// A style of the bucket: the file's first, then those stored through the Style API.
+fn style(bucket: &BucketConfig, stored: &StoredStyles, name: &str) -> Option<Arc<Chain>> {
+    bucket.styles.get(name).cloned().or_else(|| stored.chain(&bucket.name, name))
 }
 
 /// The request target and header limits.
@@ -240,16 +373,20 @@ enum Ask {
 }
 
 impl Ask {
-    fn of(retained: &Query, object: Object, log: &mut RequestLog) -> Result<Ask, GatewayError> {
+    fn of(
+        retained: &Query,
+        object: Object,
+        stored: &StoredStyles,
+        log: &mut RequestLog,
+    ) -> Result<Ask, GatewayError> {
         if let Some(raw) = retained.get("x-oss-process")? {
             log.process = raw.to_string();
             log.kind = RouteKind::Process;
             return Ok(Ask::Query(object, spec::parse_process(raw)));
         }
         let bucket = &object.bucket;
-        let styles = &bucket.styles;
-        let Some((base, style)) =
-            address::split_style(&object.key, &bucket.style_delimiters, |n| styles.contains_key(n))
+        let is_style = |n: &str| bucket.styles.contains_key(n) || stored.contains(&bucket.name, n);
+        let Some((base, style)) = address::split_style(&object.key, &bucket.style_delimiters, is_style)
         else {
             return Ok(Ask::Original(object));
         };
@@ -278,17 +415,20 @@ impl Ask {
 
     /// The chain to render, its watermark objects (checked against source protection) and
     /// what this build cannot do.
-    fn chain(self, identity: &Identity) -> Result<(Object, Arc<Chain>, Vec<String>), GatewayError> {
+    fn chain(
+        self,
+        identity: &Identity,
+        stored: &StoredStyles,
+    ) -> Result<(Object, Arc<Chain>, Vec<String>), GatewayError> {
         let access = self.access();
         let (object, chain) = match self {
             Ask::Original(_) => unreachable!("originals have no chain"),
             Ask::DelimiterStyle(object, name) => {
-                let chain =
-                    object.bucket.styles.get(&name).cloned().ok_or(GatewayError::NoSuchStyle(name))?;
+                let chain = style(&object.bucket, stored, &name).ok_or(GatewayError::NoSuchStyle(name))?;
                 (object, chain)
             }
             Ask::Query(object, parsed) => {
-                let (chain, saveas) = resolve(&object.bucket, parsed?)?;
+                let (chain, saveas) = resolve(&object.bucket, stored, parsed?)?;
                 if saveas.is_some() {
                     return Err(GatewayError::InvalidArgument(
                         "sys/saveas is only allowed in a POST request.".into(),
@@ -305,14 +445,15 @@ impl Ask {
     }
 }
 
-/// A parsed `x-oss-process` with its style looked up in `bucket`.
+/// A parsed `x-oss-process` with its style looked up in `bucket` (the file's, then the stored).
 fn resolve(
     bucket: &BucketConfig,
+    stored: &StoredStyles,
     parsed: ProcessRequest,
 ) -> Result<(Arc<Chain>, Option<spec::SaveAs>), GatewayError> {
     let chain = match parsed.process {
         Asked::Image(chain) => Arc::new(chain),
-        Asked::Style(name) => bucket.styles.get(&name).cloned().ok_or(GatewayError::NoSuchStyle(name))?,
+        Asked::Style(name) => style(bucket, stored, &name).ok_or(GatewayError::NoSuchStyle(name))?,
     };
     Ok((chain, parsed.saveas))
 }
@@ -330,19 +471,29 @@ fn check_supported(chain: &Chain) -> Result<(), GatewayError> {
     }
 }
 
+impl StyleApi {
+    /// Refuse a body whose declared length is over [`MAX_STYLE_BODY`] before reading it.
+    pub fn check_length(&self) -> Result<(), GatewayError> {
+        check_length(self.content_length, MAX_STYLE_BODY)
+    }
+}
+
 impl SaveAs {
     /// Refuse a body whose declared length is over [`MAX_SAVEAS_BODY`] before reading it.
     pub fn check_length(&self) -> Result<(), GatewayError> {
-        match self.content_length {
-            Some(n) if n > MAX_SAVEAS_BODY as u64 => Err(GatewayError::EntityTooLarge),
-            _ => Ok(()),
-        }
+        check_length(self.content_length, MAX_SAVEAS_BODY)
     }
 
     /// The body `x-oss-process=<chain>|sys/saveas,o_<key>[,b_<bucket>]`, checked against its
-    /// digests and the configuration.
-    pub fn job(self, config: &Config, body: &[u8], log: &mut RequestLog) -> Result<SaveAsJob, GatewayError> {
-        self.check_digests(body)?;
+    /// digests and the configuration; a style is looked up in the file's, then `stored`.
+    pub fn job(
+        self,
+        config: &Config,
+        stored: &StoredStyles,
+        body: &[u8],
+        log: &mut RequestLog,
+    ) -> Result<SaveAsJob, GatewayError> {
+        self.digests.check(body)?;
         let text = std::str::from_utf8(body)
             .map_err(|_| GatewayError::InvalidArgument("The request body is not UTF-8 text.".into()))?;
         let raw = text.trim().strip_prefix("x-oss-process=").ok_or_else(|| {
@@ -353,7 +504,7 @@ impl SaveAs {
         // SDKs send the chain as it is; a form-encoded one is decoded (a literal `+` stays).
         let raw = address::decode(raw).map(|r| r.into_owned()).unwrap_or_else(|| raw.to_string());
         log.process.clone_from(&raw);
-        let (chain, saveas) = resolve(&self.object.bucket, spec::parse_process(&raw)?)?;
+        let (chain, saveas) = resolve(&self.object.bucket, stored, spec::parse_process(&raw)?)?;
         let Some(saveas) = saveas else {
             return Err(GatewayError::InvalidArgument(
                 "A POST with x-oss-process needs |sys/saveas,o_<base64 key>[,b_<base64 bucket>].".into(),
@@ -389,25 +540,5 @@ impl SaveAs {
             target: Object { bucket: target_bucket, key: saveas.object },
             target_bucket_named: saveas.bucket.unwrap_or_default(),
         })
-    }
-
-    /// A body must match the digests its request declares (and may have signed): `Content-MD5`
-    /// and an `x-oss-content-sha256` other than `UNSIGNED-PAYLOAD`.
-    fn check_digests(&self, body: &[u8]) -> Result<(), GatewayError> {
-        use base64::Engine;
-        use sha2::Digest;
-        if let Some(md5) = &self.content_md5 {
-            let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
-            if md5.trim() != actual {
-                return Err(GatewayError::BadDigest);
-            }
-        }
-        if let Some(sha) = self.content_sha256.as_deref().filter(|v| *v != "UNSIGNED-PAYLOAD") {
-            let actual = auth::hex(&sha2::Sha256::digest(body));
-            if !sha.trim().eq_ignore_ascii_case(&actual) {
-                return Err(GatewayError::BadDigest);
-            }
-        }
-        Ok(())
     }
 }

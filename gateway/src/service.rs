@@ -2,9 +2,10 @@
 //!
 //! `request_filter` answers every request itself (Pingora's upstream proxying is never
 //! reached): [`route`](crate::route) → a handler → a [`Response`] value → [`respond::send`].
-//! The time to the response is bounded by `server.request_timeout`; a panic becomes a 500 for
-//! that request. `logging` writes the access line and the request metrics. Pixel work never
-//! runs on these threads.
+//! A request takes one snapshot of the configuration (and of the stored styles) at its start
+//! and finishes on it, whatever a reload does meanwhile. The time to the response is bounded
+//! by `server.request_timeout`; a panic becomes a 500 for that request. `logging` writes the
+//! access line and the request metrics. Pixel work never runs on these threads.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use crate::access_log::{Client, RequestLog, usable_request_id};
 use crate::error::{GatewayError, Stage};
 use crate::handlers;
 use crate::respond::{self, Response, SendError};
-use crate::route::{self, MAX_SAVEAS_BODY, Route};
-use crate::state::State;
+use crate::route::{self, MAX_SAVEAS_BODY, MAX_STYLE_BODY, Route, StyleOp};
+use crate::state::{Live, State};
 use crate::worker::panic_text;
 
 pub struct Gateway {
@@ -73,18 +74,36 @@ async fn read_body(session: &mut Session, max: usize) -> Result<Vec<u8>, Gateway
 }
 
 impl Gateway {
-    /// Route one request and run its handler, up to the response value.
-    async fn answer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Response, GatewayError> {
+    /// Route one request and run its handler, up to the response value, on the configuration
+    /// the request started with.
+    async fn answer(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        live: &Live,
+    ) -> Result<Response, GatewayError> {
         let state = &*self.state;
-        let deadline = ctx.start + state.config.request_timeout;
-        match route::route(&state.config, session.req_header(), &mut ctx.log)? {
-            Route::Original(r) => handlers::original(state, r).await,
-            Route::Process(r) => handlers::process(state, r, deadline).await,
+        let deadline = ctx.start + live.config.request_timeout;
+        let stored = state.styles.snapshot();
+        match route::route(&live.config, &stored, session.req_header(), &mut ctx.log)? {
+            Route::Original(r) => handlers::original(state, live, r).await,
+            Route::Process(r) => handlers::process(state, live, r, deadline).await,
             Route::SaveAs(r) => {
                 r.check_length()?;
                 let body = read_body(session, MAX_SAVEAS_BODY).await?;
-                let job = r.job(&state.config, &body, &mut ctx.log)?;
-                handlers::saveas(state, job, deadline).await
+                let job = r.job(&live.config, &stored, &body, &mut ctx.log)?;
+                handlers::saveas(state, live, job, deadline).await
+            }
+            Route::StyleApi(r) => {
+                let body = match r.op {
+                    StyleOp::Put(_) => {
+                        r.check_length()?;
+                        read_body(session, MAX_STYLE_BODY).await?
+                    }
+                    _ => Vec::new(),
+                };
+                r.digests.check(&body)?;
+                handlers::style_api(state, live, r, &body).await
             }
         }
     }
@@ -152,8 +171,9 @@ impl ProxyHttp for Gateway {
             .and_then(|v| v.to_str().ok())
             .filter(|v| usable_request_id(v))
             .map(str::to_string);
-        let timeout = self.state.config.request_timeout;
-        let work = AssertUnwindSafe(self.answer(session, ctx)).catch_unwind();
+        let live = self.state.live();
+        let timeout = live.config.request_timeout;
+        let work = AssertUnwindSafe(self.answer(session, ctx, &live)).catch_unwind();
         let outcome = match tokio::time::timeout(timeout, work).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(GatewayError::Internal(format!("panic: {}", panic_text(&panic)))),

@@ -1,8 +1,12 @@
-//! What every request shares: the configuration, the origin, the caches, the worker pool and
-//! memory budget, the metrics and the fonts.
+//! What every request shares: the live configuration with the caches built from it, the
+//! origin, the worker pool and memory budget, the metrics, the fonts and the stored styles.
+//!
+//! A reload swaps [`Live`] whole; a request takes one snapshot at its start and keeps it, so
+//! it finishes on the configuration it started with.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use pixgate_cache::Caches;
 
@@ -14,11 +18,23 @@ use crate::origin::fs::FsOrigin;
 use crate::origin::metered::Metered;
 use crate::origin::s3::{S3Origin, S3Settings};
 use crate::shared::SharedTier;
+use crate::styles::StyleBook;
 use crate::worker::{MemoryBudget, Pool};
+
+/// What a reload replaces: the configuration and what is built from it.
+pub struct Live {
+    pub config: Arc<Config>,
+    /// The result and source caches (new ones when a reload changes their sizes or `ttl`).
+    pub caches: Caches,
+    /// The shared level on the object store, when `[cache.shared]` names a bucket.
+    pub shared: Option<Arc<SharedTier>>,
+    /// When this configuration was loaded (the times the Style API shows for the file's styles).
+    pub loaded_at: SystemTime,
+}
 
 /// Shared by every request.
 pub struct State {
-    pub config: Arc<Config>,
+    live: RwLock<Arc<Live>>,
     pub origin: Arc<dyn Origin>,
     pub metrics: Metrics,
     /// Requests being handled; graceful shutdown waits for it to reach zero.
@@ -27,12 +43,18 @@ pub struct State {
     pub pool: Pool,
     /// Memory for sources and pixels of requests in flight.
     pub budget: MemoryBudget,
-    /// The result and source caches.
-    pub caches: Caches,
-    /// The shared level on the object store, when `[cache.shared]` names a bucket.
-    pub shared: Option<Arc<SharedTier>>,
     /// Fonts for text watermarks.
     pub fonts: Arc<FontDirs>,
+    /// The styles stored through the Style API, as last read (or changed here).
+    pub styles: StyleBook,
+}
+
+fn caches(config: &Config) -> Caches {
+    Caches::new(pixgate_cache::Settings {
+        result_max_bytes: config.result_max_bytes,
+        source_max_bytes: config.source_max_bytes,
+        ttl: config.cache_ttl,
+    })
 }
 
 impl State {
@@ -49,11 +71,6 @@ impl State {
         ));
         let pool = Pool::new(config.workers, config.queue, metrics.clone())
             .map_err(|e| format!("cannot start the image workers: {e}"))?;
-        let caches = Caches::new(pixgate_cache::Settings {
-            result_max_bytes: config.result_max_bytes,
-            source_max_bytes: config.source_max_bytes,
-            ttl: config.cache_ttl,
-        });
         let shared =
             config.shared.clone().map(|c| Arc::new(SharedTier::new(origin.clone(), c, metrics.clone())));
         let fonts = Arc::new(FontDirs::scan(&config.font_dirs));
@@ -63,17 +80,47 @@ impl State {
                 None => tracing::info!(font = name, "watermark font not installed; text falls back"),
             }
         }
+        let live =
+            Live { caches: caches(&config), shared, config: Arc::new(config), loaded_at: SystemTime::now() };
         Ok(State {
-            budget: MemoryBudget::new(config.max_memory),
-            config: Arc::new(config),
+            budget: MemoryBudget::new(live.config.max_memory),
+            live: RwLock::new(Arc::new(live)),
             origin,
             metrics,
             inflight: Arc::new(AtomicUsize::new(0)),
             pool,
-            caches,
-            shared,
             fonts,
+            styles: StyleBook::new(),
         })
+    }
+
+    /// The running configuration and its caches: one snapshot per request.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> Arc<Config> {
+        self.live().config.clone()
+    }
+
+    /// Run `config` for every request that starts from now on (requests in flight keep their
+    /// snapshot). The caches are kept unless their sizes or `ttl` changed (then they start
+    /// empty), the shared level unless `[cache.shared]` changed. What only a restart can
+    /// change (listeners, workers, the origin, ...) must already be the running values.
+    pub fn replace_config(&self, config: Config) {
+        let old = self.live();
+        let same_caches = (config.result_max_bytes, config.source_max_bytes, config.cache_ttl)
+            == (old.config.result_max_bytes, old.config.source_max_bytes, old.config.cache_ttl);
+        let caches = if same_caches { old.caches.clone() } else { caches(&config) };
+        let shared = if config.shared == old.config.shared {
+            old.shared.clone()
+        } else {
+            let tier = |c| Arc::new(SharedTier::new(self.origin.clone(), c, self.metrics.clone()));
+            config.shared.clone().map(tier)
+        };
+        let live = Live { config: Arc::new(config), caches, shared, loaded_at: SystemTime::now() };
+        *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(live);
     }
 }
 

@@ -442,7 +442,7 @@ const OSS2: &str = "oss2==2.19.1";
 
 /// A virtualenv with oss2, made once under the target directory (PyPI is reachable wherever
 /// the README's commands run: they install cmake from it too).
-fn oss2_python() -> std::path::PathBuf {
+pub(crate) fn oss2_python() -> std::path::PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
     let python = venv.join("bin/python");
     let ready = venv.join(".oss2-2.19.1");

@@ -12,6 +12,7 @@ mod hostile;
 mod language;
 mod operators;
 mod shared;
+mod styles;
 mod watermark;
 
 use std::future::Future;
@@ -44,6 +45,7 @@ fn main() {
         .chain(animation::TESTS.iter())
         .chain(citations::TESTS.iter())
         .chain(operators::TESTS.iter())
+        .chain(styles::TESTS.iter())
     {
         let f = *f;
         trials.push(Trial::test(*name, move || {

@@ -313,6 +313,44 @@ impl Pixgate {
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// The configuration file Pixgate was started with (`--config`).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("pixgate.toml")
+    }
+
+    /// Replace the configuration file's text in one step (a reload never reads half a file);
+    /// [`Pixgate::reload`] makes Pixgate read it.
+    pub fn write_config(&self, text: &str) {
+        let next = self.dir.path().join("pixgate.toml.next");
+        std::fs::write(&next, text).expect("write config");
+        std::fs::rename(&next, self.config_path()).expect("replace config");
+    }
+
+    /// Send SIGHUP: reload the configuration.
+    pub fn reload(&self) {
+        let status =
+            Command::new("kill").args(["-s", "HUP", &self.pid().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -s HUP failed");
+    }
+
+    /// Is the process still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait (up to 5 s) until the logs contain `needle`; returns the logs (log lines leave
+    /// through a writer thread).
+    pub fn wait_logs(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || start.elapsed() > Duration::from_secs(5) {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Pixgate {

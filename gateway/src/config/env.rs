@@ -71,13 +71,14 @@ pub(super) fn apply_env(
     problems: &mut Vec<String>,
 ) {
     // Longest section names first so that CACHE_SHARED_ wins over CACHE_.
-    let sections: [(&str, &[&str]); 6] = [
+    let sections: [(&str, &[&str]); 7] = [
         ("CACHE_SHARED_", &["cache", "shared"]),
         ("SERVER_", &["server"]),
         ("ORIGIN_", &["origin"]),
         ("CACHE_", &["cache"]),
         ("LIMITS_", &["limits"]),
         ("WATERMARK_", &["watermark"]),
+        ("STYLES_", &["styles"]),
     ];
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("PIXGATE_") else { continue };

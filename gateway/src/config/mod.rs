@@ -52,6 +52,18 @@ pub struct SharedConfig {
     pub ttl: Duration,
 }
 
+/// `[styles]`, resolved: where the Style API stores the styles it is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StyleStoreConfig {
+    /// The bucket at the origin (an s3 bucket or an fs sub-folder).
+    pub bucket: String,
+    /// Stored styles are `<prefix><bucket>/<name>`.
+    pub prefix: String,
+}
+
+/// The most styles one bucket may have, from the file and the Style API together (OSS's limit).
+pub const MAX_STYLES_PER_BUCKET: usize = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryMode {
     /// Only the listed parameters form the key and reach processing.
@@ -119,13 +131,15 @@ impl Config {
 
     /// The settings of the bucket clients call `name`: a configured bucket, or an unlisted name
     /// served as the origin bucket of the same name, unless a configured bucket maps onto that
-    /// storage (its prefix or ACL must not be bypassed) or it holds the shared cache level.
+    /// storage (its prefix or ACL must not be bypassed) or it holds the shared cache level or
+    /// the stored styles.
     pub fn bucket(&self, name: &str) -> Option<Arc<BucketConfig>> {
         if let Some(b) = self.buckets.get(name) {
             return Some(b.clone());
         }
         let hidden = self.buckets.values().any(|b| b.origin_bucket == name)
-            || self.shared.as_ref().is_some_and(|s| s.bucket == name);
+            || self.shared.as_ref().is_some_and(|s| s.bucket == name)
+            || self.style_store.as_ref().is_some_and(|s| s.bucket == name);
         (valid_bucket_name(name) && !hidden).then(|| {
             // The defaults were resolved once, at load: only the names are new.
             let mut b = (*self.implicit).clone();
@@ -175,6 +189,10 @@ pub struct Config {
     pub limits: Limits,
     /// `watermark.font_dirs`.
     pub font_dirs: Vec<PathBuf>,
+    /// Where the Style API stores styles; `None`: the Style API answers 501.
+    pub style_store: Option<StyleStoreConfig>,
+    /// `styles.refresh`: how often every replica re-reads the stored styles.
+    pub style_refresh: Duration,
     pub credentials: BTreeMap<String, String>,
     pub buckets: BTreeMap<String, Arc<BucketConfig>>,
     /// The settings of an unlisted bucket, names aside ([`BucketConfig::implicit`]).

@@ -216,6 +216,30 @@ impl Default for RawWatermark {
     }
 }
 
+/// `[styles]`: where the Style API keeps the styles it stores, and how soon every replica sees
+/// a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawStyles {
+    /// The origin bucket (s3) or sub-folder (fs) that keeps stored styles; empty = the Style API
+    /// answers 501 NotImplemented.
+    pub store_bucket: String,
+    /// Stored styles are `<store_prefix><bucket>/<name>`.
+    pub store_prefix: String,
+    /// How often every replica re-reads the store.
+    pub refresh: String,
+}
+
+impl Default for RawStyles {
+    fn default() -> Self {
+        RawStyles {
+            store_bucket: String::new(),
+            store_prefix: "pixgate-styles/".into(),
+            refresh: "10s".into(),
+        }
+    }
+}
+
 /// The configuration as written, with defaults filled in. Printing it gives the effective config.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -225,6 +249,7 @@ pub struct RawConfig {
     pub cache: RawCache,
     pub limits: RawLimits,
     pub watermark: RawWatermark,
+    pub styles: RawStyles,
     pub credentials: Vec<RawCredential>,
     pub buckets: BTreeMap<String, RawBucket>,
 }

@@ -188,3 +188,36 @@ fn font_dirs_from_the_environment_and_secrets_redacted() {
     assert!(printed.contains("access_key_id = \"AK\""), "{printed}");
     assert_eq!(c.admin_token.as_deref(), Some("tok"));
 }
+
+#[test]
+fn the_style_store() {
+    let c = load_str("", &[]).unwrap();
+    assert_eq!((c.style_store.clone(), c.style_refresh), (None, Duration::from_secs(10)));
+    // On a folder origin, the store's folder must exist.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("styles")).unwrap();
+    let path = dir.path().join("pixgate.toml");
+    let cli = CliOverrides { root: Some(dir.path().to_str().unwrap().into()), ..Default::default() };
+    let env = [("PIXGATE_STYLES_REFRESH".to_string(), "200ms".to_string())];
+    std::fs::write(&path, "[styles]\nstore_bucket = \"styles\"\n").unwrap();
+    let c = load(Some(&path), &env, &cli).unwrap();
+    let store = c.style_store.clone().unwrap();
+    assert_eq!((store.bucket.as_str(), store.prefix.as_str()), ("styles", "pixgate-styles/"));
+    assert_eq!(c.style_refresh, Duration::from_millis(200));
+    // The store is never served as a bucket of its own.
+    assert!(c.bucket("styles").is_none());
+    let err =
+        load_str("[styles]\nstore_bucket = \"nowhere\"\nstore_prefix = \"../x/\"\nrefresh = \"0s\"\n", &[])
+            .unwrap_err();
+    assert_eq!(err.0.len(), 3, "{err}");
+    for key in ["styles.store_bucket:", "styles.store_prefix:", "styles.refresh:"] {
+        assert!(err.0.iter().any(|l| l.starts_with(key)), "{key} in {err}");
+    }
+    std::fs::write(
+        &path,
+        "[styles]\nstore_bucket = \"styles\"\nstore_prefix = \"p/\"\n[cache.shared]\nbucket = \"styles\"\nprefix = \"p/cache/\"\n",
+    )
+    .unwrap();
+    let err = load(Some(&path), &[], &cli).unwrap_err();
+    assert!(err.0.iter().any(|l| l.contains("cache.shared.prefix")), "{err}");
+}

@@ -11,8 +11,9 @@ use pixgate_ops::spec;
 
 use super::units::{lower_domains, parse_duration, valid_bucket_name};
 use super::{
-    Acl, BucketConfig, Config, ConfigErrors, Limits, LogFormat, OriginConfig, QueryMode, RawBucket, RawCache,
-    RawConfig, RawLimits, RawOrigin, RawServer, SharedConfig, SizeSpec,
+    Acl, BucketConfig, Config, ConfigErrors, Limits, LogFormat, MAX_STYLES_PER_BUCKET, OriginConfig,
+    QueryMode, RawBucket, RawCache, RawConfig, RawLimits, RawOrigin, RawServer, RawStyles, SharedConfig,
+    SizeSpec, StyleStoreConfig,
 };
 
 type Problems = Vec<String>;
@@ -65,6 +66,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             font_dirs.push(PathBuf::from(d));
         }
     }
+    let (style_store, style_refresh) = styles(&raw.styles, &origin, cache.shared.as_ref(), &mut p);
     let credentials = credentials(&raw, &mut p);
     let buckets = buckets(&raw, &mut p);
     if !p.is_empty() {
@@ -98,6 +100,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         cache_control: raw.cache.cache_control.clone(),
         limits,
         font_dirs,
+        style_store,
+        style_refresh,
         credentials,
         buckets,
         implicit: Arc::new(BucketConfig::implicit("")),
@@ -275,6 +279,50 @@ fn cache(c: &RawCache, p: &mut Problems) -> Cache {
     Cache { result_max_bytes, source_max_bytes, ttl, query, shared }
 }
 
+/// A relative folder prefix for keys at the origin: empty, or components that are neither
+/// empty nor `.`/`..`, ending in `/`.
+fn folder_prefix_ok(prefix: &str) -> bool {
+    if prefix.is_empty() {
+        return true;
+    }
+    let Some(folders) = prefix.strip_suffix('/') else { return false };
+    !prefix.contains('\0') && folders.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// `[styles]`: the store of the Style API (none when `store_bucket` is empty) and its refresh.
+fn styles(
+    s: &RawStyles,
+    origin: &OriginConfig,
+    shared: Option<&SharedConfig>,
+    p: &mut Problems,
+) -> (Option<StyleStoreConfig>, Duration) {
+    let refresh = dur("styles.refresh", &s.refresh, p);
+    let bucket = &s.store_bucket;
+    if bucket.is_empty() {
+        return (None, refresh);
+    }
+    if !origin_bucket_ok(bucket) {
+        p.push(format!("styles.store_bucket: \"{bucket}\" is not a bucket name"));
+    } else if let OriginConfig::Fs { root } = origin
+        && root.is_dir()
+        && !root.join(bucket).is_dir()
+    {
+        p.push(format!("styles.store_bucket: \"{bucket}\" is not a folder of origin.root"));
+    }
+    let prefix = &s.store_prefix;
+    if !folder_prefix_ok(prefix) {
+        p.push("styles.store_prefix: must be empty or a relative folder ending in \"/\", without \".\" or \"..\"".into());
+    }
+    // A purge of the shared level must never reach the stored styles.
+    if let Some(shared) = shared
+        && shared.bucket == *bucket
+        && (shared.prefix.starts_with(prefix.as_str()) || prefix.starts_with(shared.prefix.as_str()))
+    {
+        p.push("styles.store_prefix: must not overlap cache.shared.prefix in the same bucket".into());
+    }
+    (Some(StyleStoreConfig { bucket: bucket.clone(), prefix: prefix.clone() }), refresh)
+}
+
 fn limits(l: &RawLimits, p: &mut Problems) -> Limits {
     let side = |key: &str, v: u64, p: &mut Problems| -> u32 {
         if v == 0 || v > 1_000_000 {
@@ -362,8 +410,11 @@ pub(super) fn bucket(name: &str, b: &RawBucket, p: &mut Problems) -> BucketConfi
             p.push(format!("{at}.style_delimiters: \"{d}\" is not one of ! - _ / @ ~ + ."));
         }
     }
-    if b.styles.len() > 50 {
-        p.push(format!("{at}.styles: at most 50 styles per bucket, got {}", b.styles.len()));
+    if b.styles.len() > MAX_STYLES_PER_BUCKET {
+        p.push(format!(
+            "{at}.styles: at most {MAX_STYLES_PER_BUCKET} styles per bucket, got {}",
+            b.styles.len()
+        ));
     }
     let mut styles = BTreeMap::new();
     for (style, content) in &b.styles {

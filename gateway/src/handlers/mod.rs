@@ -4,7 +4,9 @@
 mod original;
 mod process;
 mod saveas;
+mod styles;
 
 pub use original::original;
 pub use process::process;
 pub use saveas::saveas;
+pub use styles::style_api;

@@ -8,9 +8,9 @@ use crate::mime;
 use crate::origin::{self, GetOptions, GetResponse, Location, ObjectMeta};
 use crate::respond::{Body, Response};
 use crate::route::{Conditions, Original};
-use crate::state::State;
+use crate::state::{Live, State};
 
-pub async fn original(state: &State, r: Original) -> Result<Response, GatewayError> {
+pub async fn original(state: &State, live: &Live, r: Original) -> Result<Response, GatewayError> {
     let full_key = r.object.origin_key();
     let at = Location { bucket: &r.object.bucket.origin_bucket, key: &full_key };
     let unchanged = |c: &Conditions, meta: &ObjectMeta| {
@@ -19,15 +19,15 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
     if r.head {
         let meta = state.origin.head(at).await?;
         let status = if unchanged(&r.conditions, &meta) { 304 } else { 200 };
-        return headers(state, &r, status, &meta, None, meta.content_type.as_deref());
+        return headers(live, &r, status, &meta, None, meta.content_type.as_deref());
     }
     let Conditions { if_none_match, if_modified_since } = r.conditions.clone();
     let opts = GetOptions { range: r.range, if_none_match, if_modified_since };
     match state.origin.get(at, &opts).await? {
-        GetResponse::NotModified(meta) => headers(state, &r, 304, &meta, None, None),
+        GetResponse::NotModified(meta) => headers(live, &r, 304, &meta, None, None),
         // Not every store honours conditional GETs: check the validators here as well.
         GetResponse::Body { meta, .. } if unchanged(&r.conditions, &meta) => {
-            headers(state, &r, 304, &meta, None, None)
+            headers(live, &r, 304, &meta, None, None)
         }
         GetResponse::Body { meta, range, mut body } => {
             let mut first = None;
@@ -39,7 +39,7 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
                 }
             };
             let status = if range.is_some() { 206 } else { 200 };
-            let mut response = headers(state, &r, status, &meta, range, Some(&content_type))?;
+            let mut response = headers(live, &r, status, &meta, range, Some(&content_type))?;
             let length = match range {
                 Some((a, b)) => b - a + 1,
                 None => meta.size,
@@ -54,14 +54,14 @@ pub async fn original(state: &State, r: Original) -> Result<Response, GatewayErr
 
 /// The headers of an object's response (the body, if any, is added by the caller).
 fn headers(
-    state: &State,
+    live: &Live,
     r: &Original,
     status: u16,
     meta: &ObjectMeta,
     range: Option<(u64, u64)>,
     content_type: Option<&str>,
 ) -> Result<Response, GatewayError> {
-    let cache_control = state.config.cache_control(&r.object.bucket, meta.cache_control.as_deref(), r.signed);
+    let cache_control = live.config.cache_control(&r.object.bucket, meta.cache_control.as_deref(), r.signed);
     let mut r = Response::new(status);
     if status != 304 {
         // A stored content type that is not a valid header value is replaced.

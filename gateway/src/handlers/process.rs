@@ -14,7 +14,7 @@ use crate::render::{Renderer, variant_etag};
 use crate::respond::Response;
 use crate::route::Process;
 use crate::shared::SharedTier;
-use crate::state::State;
+use crate::state::{Live, State};
 
 /// What a variant answers conditional requests with: its ETag and its source's Last-Modified.
 fn variant_validators(
@@ -32,23 +32,31 @@ fn variant_validators(
 /// A processed request: a variant still cached for a source confirmed within `cache.ttl` is
 /// served without the source's bytes (which may have been evicted); otherwise the source is
 /// loaded (or only its validator, with the shared level on) and the variant rendered.
-pub async fn process(state: &State, r: Process, deadline: Instant) -> Result<Response, GatewayError> {
-    let renderer = Renderer::new(state, deadline);
+///
+/// Variants are named by the canonical chain, never by a style's name: a style whose content
+/// changes names other variants, so none rendered with the old content is served for it.
+pub async fn process(
+    state: &State,
+    live: &Live,
+    r: Process,
+    deadline: Instant,
+) -> Result<Response, GatewayError> {
+    let renderer = Renderer::new(state, live, deadline);
     let skey = r.object.source_key();
     let canonical: Arc<str> = r.chain.to_string().into();
-    let fresh = state.caches.fresh_meta(&skey).await;
+    let fresh = live.caches.fresh_meta(&skey).await;
     if let Some(meta) = &fresh {
         let validators = variant_validators(&meta.validator, &canonical, meta.last_modified);
-        if let Some(done) = not_modified(state, &r, &validators, CacheStatus::Hit)? {
+        if let Some(done) = not_modified(live, &r, &validators, CacheStatus::Hit)? {
             return Ok(done);
         }
         let vkey =
             VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical.clone() };
-        if let Some(variant) = state.caches.cached_variant(&vkey).await {
-            return answer(state, &r, &validators, variant, Outcome::Hit, r.head);
+        if let Some(variant) = live.caches.cached_variant(&vkey).await {
+            return answer(state, live, &r, &validators, variant, Outcome::Hit, r.head);
         }
     }
-    if let Some(shared) = &state.shared {
+    if let Some(shared) = &live.shared {
         // The validator from the meta cache or a HEAD, so that a render another replica
         // stored can be found without fetching the source.
         let meta = match fresh {
@@ -56,28 +64,30 @@ pub async fn process(state: &State, r: Process, deadline: Instant) -> Result<Res
             None => renderer.head_meta(&skey).await?,
         };
         if let Some(meta) = meta {
-            return process_shared(&renderer, state, shared, &r, skey, meta, canonical).await;
+            return process_shared(&renderer, state, live, shared, &r, skey, meta, canonical).await;
         }
     }
     let (source, source_outcome) = renderer.source(&skey).await?;
     let validator = source.validator();
     let validators = variant_validators(&validator, &canonical, source.last_modified);
     // Answered from the validator alone: the source's outcome says how it was known.
-    if let Some(done) = not_modified(state, &r, &validators, source_outcome.into())? {
+    if let Some(done) = not_modified(live, &r, &validators, source_outcome.into())? {
         return Ok(done);
     }
     let etag: Arc<str> = validators.etag.as_deref().unwrap_or_default().into();
     let vkey = VariantKey { source: skey, validator: validator.into(), chain: canonical };
     let render = renderer.render(&r.object, &r.chain, &r.watermarks, source, etag);
-    let (variant, outcome) = state.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
-    answer(state, &r, &validators, variant, outcome, r.head)
+    let (variant, outcome) = live.caches.variant(vkey, render).await.map_err(|e| (*e).clone())?;
+    answer(state, live, &r, &validators, variant, outcome, r.head)
 }
 
 /// With the shared level on: the result cache, else a render stored by any replica, else
 /// render here (once for concurrent misses) and store it afterwards.
+#[allow(clippy::too_many_arguments)]
 async fn process_shared(
     renderer: &Renderer<'_>,
     state: &State,
+    live: &Live,
     shared: &Arc<SharedTier>,
     r: &Process,
     skey: SourceKey,
@@ -85,12 +95,12 @@ async fn process_shared(
     canonical: Arc<str>,
 ) -> Result<Response, GatewayError> {
     let validators = variant_validators(&meta.validator, &canonical, meta.last_modified);
-    if let Some(done) = not_modified(state, r, &validators, CacheStatus::Miss)? {
+    if let Some(done) = not_modified(live, r, &validators, CacheStatus::Miss)? {
         return Ok(done);
     }
     let etag: Arc<str> = validators.etag.as_deref().unwrap_or_default().into();
     let vkey = VariantKey { source: skey.clone(), validator: meta.validator.clone(), chain: canonical };
-    let generation = state.caches.generation();
+    let generation = live.caches.generation();
     let render = async {
         if let Some(v) = shared.get(&vkey, etag.clone(), meta.last_modified).await {
             return Ok(v);
@@ -101,19 +111,19 @@ async fn process_shared(
         let same = *source.validator() == *vkey.validator;
         let variant = renderer.render(&r.object, &r.chain, &r.watermarks, source, etag.clone()).await?;
         // A purge that ran meanwhile must not be undone by this render.
-        if same && state.caches.generation() == generation {
+        if same && live.caches.generation() == generation {
             shared.put_later(&vkey, &variant);
         }
         Ok::<Variant, GatewayError>(variant)
     };
-    let (variant, outcome) = state.caches.variant(vkey.clone(), render).await.map_err(|e| (*e).clone())?;
-    answer(state, r, &validators, variant, outcome, r.head)
+    let (variant, outcome) = live.caches.variant(vkey.clone(), render).await.map_err(|e| (*e).clone())?;
+    answer(state, live, r, &validators, variant, outcome, r.head)
 }
 
 /// A 304 (headers only, `x-pixgate-cache: <cache>`) when the request's conditional headers
 /// say the client's copy is current.
 fn not_modified(
-    state: &State,
+    live: &Live,
     r: &Process,
     validators: &ObjectMeta,
     cache: CacheStatus,
@@ -123,13 +133,14 @@ fn not_modified(
         return Ok(None);
     }
     let mut response = Response::new(304);
-    variant_headers(state, r, &mut response, validators, cache)?;
+    variant_headers(live, r, &mut response, validators, cache)?;
     Ok(Some(response))
 }
 
 /// A variant (or only its headers, for HEAD). The cached bytes are shared, not copied.
 fn answer(
     state: &State,
+    live: &Live,
     r: &Process,
     validators: &ObjectMeta,
     variant: Variant,
@@ -141,19 +152,19 @@ fn answer(
     let cache =
         if outcome == Outcome::Miss && variant.from_shared { CacheStatus::Shared } else { outcome.into() };
     let mut response = Response::new(200).with_bytes(variant.content_type, variant.body, head);
-    variant_headers(state, r, &mut response, validators, cache)?;
+    variant_headers(live, r, &mut response, validators, cache)?;
     Ok(response)
 }
 
 fn variant_headers(
-    state: &State,
+    live: &Live,
     p: &Process,
     r: &mut Response,
     validators: &ObjectMeta,
     cache: CacheStatus,
 ) -> Result<(), GatewayError> {
     super::original::validators(r, validators)?;
-    r.header("cache-control", &state.config.cache_control(&p.object.bucket, None, p.signed))?;
+    r.header("cache-control", &live.config.cache_control(&p.object.bucket, None, p.signed))?;
     r.static_header("x-pixgate-cache", cache.as_str());
     r.cache = cache;
     Ok(())

@@ -11,10 +11,15 @@ use crate::origin::Location;
 use crate::render::{Renderer, variant_etag};
 use crate::respond::Response;
 use crate::route::SaveAsJob;
-use crate::state::State;
+use crate::state::{Live, State};
 
-pub async fn saveas(state: &State, job: SaveAsJob, deadline: Instant) -> Result<Response, GatewayError> {
-    let renderer = Renderer::new(state, deadline);
+pub async fn saveas(
+    state: &State,
+    live: &Live,
+    job: SaveAsJob,
+    deadline: Instant,
+) -> Result<Response, GatewayError> {
+    let renderer = Renderer::new(state, live, deadline);
     let (source, _) = renderer.source(&job.source.source_key()).await?;
     let etag = variant_etag(&source.validator(), &job.chain.to_string()).into();
     let variant = renderer.render(&job.source, &job.chain, &job.watermarks, source, etag).await?;
@@ -26,9 +31,10 @@ pub async fn saveas(state: &State, job: SaveAsJob, deadline: Instant) -> Result<
         Ok(r) => r?,
         Err(_) => return Err(GatewayError::GatewayTimeout(Stage::Origin)),
     }
-    // Whatever was cached for the object just written is stale now.
+    // Whatever was cached for the object just written is stale now (in the caches new requests
+    // use, should a reload have replaced this request's).
     let purge = Purge::Key { bucket: job.target.bucket.origin_bucket.clone(), key: out_key };
-    state.caches.purge(&purge).await;
+    state.live().caches.purge(&purge).await;
     // OSS prints `"key": value` with a space, as its SDK tests expect.
     let text = |v: &str| serde_json::Value::String(v.to_string()).to_string();
     let body = Bytes::from(format!(

@@ -10,7 +10,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
-use super::{BodyStream, GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError, is_unchanged};
+use super::{
+    BodyStream, GetOptions, GetResponse, Listed, Location, ObjectMeta, Origin, OriginError, is_unchanged,
+};
 use crate::mime;
 
 /// Bytes read per chunk when streaming a file.
@@ -95,25 +97,25 @@ impl FsOrigin {
         if !md.is_file() {
             return Err(OriginError::NotFound);
         }
-        let modified = md.modified().ok();
-        // Nanoseconds and the inode: a file rewritten within one second at the same size, or
-        // replaced by a rename, still gets a new validator.
-        let mtime = modified
-            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
         Ok(ObjectMeta {
             size: md.len(),
             content_type: Some(mime::detect(head, key).to_string()),
-            etag: Some(format!(
-                "\"{:x}-{:x}-{:x}\"",
-                mtime,
-                md.len(),
-                std::os::unix::fs::MetadataExt::ino(&md)
-            )),
-            last_modified: modified,
+            etag: Some(etag_of(&md)),
+            last_modified: md.modified().ok(),
             cache_control: None,
         })
+    }
+
+    /// The first folder of a walk over the keys that start with `prefix` (`None`: no such
+    /// folder, or one that a link leads out of the bucket), and the bucket's folder.
+    fn walk_start(&self, bucket: &str, prefix: &str) -> Result<(Option<PathBuf>, PathBuf), OriginError> {
+        let dir = self.bucket_dir(bucket)?;
+        // Walk only below the prefix's folder; its components obey the key rules.
+        let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+        let start = if folder.is_empty() { dir.clone() } else { dir.join(Self::relative(folder)?) };
+        // A link on the way must not lead the walk out of the bucket.
+        let start = start.canonicalize().ok().filter(|s| s.starts_with(&dir));
+        Ok((start, dir))
     }
 
     fn open(&self, at: &Location<'_>) -> Result<(std::fs::File, PathBuf), OriginError> {
@@ -136,6 +138,23 @@ impl FsOrigin {
             Err(e) => Err(OriginError::Failed(format!("{}: {e}", path.display()))),
         }
     }
+}
+
+/// A file's validator: nanoseconds, size and inode, so a file rewritten within one second at
+/// the same size, or replaced by a rename, still gets a new one.
+fn etag_of(md: &std::fs::Metadata) -> String {
+    let mtime = md
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("\"{:x}-{:x}-{:x}\"", mtime, md.len(), std::os::unix::fs::MetadataExt::ino(md))
+}
+
+/// A file `put` is still writing (renamed into place when complete).
+fn is_temporary(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".pixgate-tmp-"))
 }
 
 fn read_up_to(file: &mut std::fs::File, want: usize) -> Result<Bytes, OriginError> {
@@ -282,6 +301,57 @@ impl Origin for FsOrigin {
         .await
     }
 
+    async fn delete(&self, at: Location<'_>) -> Result<(), OriginError> {
+        let this = self.clone();
+        let (bucket, key) = (at.bucket.to_string(), at.key.to_string());
+        blocking(move || {
+            let at = Location { bucket: &bucket, key: &key };
+            // The file itself, inside the bucket (a link is resolved, and must stay inside).
+            let path = this.resolve(&at)?;
+            match std::fs::metadata(&path) {
+                Ok(md) if md.is_file() => {}
+                Ok(_) => return Err(OriginError::NotFound),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OriginError::NotFound),
+                Err(e) => return Err(OriginError::Failed(format!("{}: {e}", path.display()))),
+            }
+            std::fs::remove_file(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => OriginError::NotFound,
+                _ => OriginError::Failed(format!("{}: {e}", path.display())),
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<Listed>, OriginError> {
+        let this = self.clone();
+        let (bucket, prefix) = (bucket.to_string(), prefix.to_string());
+        blocking(move || {
+            let (Some(start), dir) = this.walk_start(&bucket, &prefix)? else { return Ok(Vec::new()) };
+            let mut found = Vec::new();
+            let mut stack = vec![start];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else { continue };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
+                    let Some(rel) = path.strip_prefix(&dir).ok().and_then(|r| r.to_str()) else { continue };
+                    if md.is_dir() {
+                        let as_prefix = format!("{rel}/");
+                        if as_prefix.starts_with(&prefix) || prefix.starts_with(&as_prefix) {
+                            stack.push(path);
+                        }
+                    } else if md.is_file() && rel.starts_with(&prefix) && !is_temporary(&path) {
+                        found.push(Listed { key: rel.to_string(), etag: Some(etag_of(&md)) });
+                    }
+                }
+            }
+            found.sort_by(|a, b| a.key.cmp(&b.key));
+            found.truncate(max);
+            Ok(found)
+        })
+        .await
+    }
+
     async fn delete_prefix(
         &self,
         bucket: &str,
@@ -292,15 +362,7 @@ impl Origin for FsOrigin {
         let this = self.clone();
         let (bucket, prefix) = (bucket.to_string(), prefix.to_string());
         blocking(move || {
-            let dir = this.bucket_dir(&bucket)?;
-            // Walk only below the prefix's folder; its components obey the key rules.
-            let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
-            let start = if folder.is_empty() { dir.clone() } else { dir.join(Self::relative(folder)?) };
-            // A link on the way must not lead the walk out of the bucket.
-            let Ok(start) = start.canonicalize() else { return Ok(0) };
-            if !start.starts_with(&dir) {
-                return Ok(0);
-            }
+            let (Some(start), dir) = this.walk_start(&bucket, &prefix)? else { return Ok(0) };
             let mut deleted = 0;
             let mut stack = vec![start];
             while let Some(d) = stack.pop() {
@@ -443,5 +505,28 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("root/photos"), cache.join("v/out")).unwrap();
         assert_eq!(origin.delete_prefix("cache", "v/out/", false, 100).await.unwrap(), 0);
         assert!(dir.path().join("root/photos/a.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn list_and_delete_stay_in_their_bucket() {
+        let (dir, origin) = setup();
+        let listed = origin.list("photos", "", 100).await.unwrap();
+        let keys: Vec<&str> = listed.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(keys, ["a.txt", "sub/b c+d.txt"]);
+        assert_eq!(origin.list("photos", "sub/", 100).await.unwrap().len(), 1);
+        assert!(origin.list("photos", "nothing/", 100).await.unwrap().is_empty());
+        // A rewritten file has a new entity tag.
+        let at = Location { bucket: "photos", key: "a.txt" };
+        let before = origin.list("photos", "a", 100).await.unwrap();
+        origin.put(at.clone(), Bytes::from_static(b"changed"), "text/plain").await.unwrap();
+        let after = origin.list("photos", "a", 100).await.unwrap();
+        assert_ne!(before[0].etag, after[0].etag);
+        origin.delete(at.clone()).await.unwrap();
+        assert!(!dir.path().join("root/photos/a.txt").exists());
+        assert_eq!(origin.delete(at).await, Err(OriginError::NotFound));
+        // A link out of the bucket is never deleted through.
+        let link = Location { bucket: "photos", key: "link" };
+        assert_eq!(origin.delete(link).await, Err(OriginError::NotFound));
+        assert!(dir.path().join("secret.txt").exists());
     }
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError};
+use super::{GetOptions, GetResponse, Listed, Location, ObjectMeta, Origin, OriginError};
 use crate::metrics::Metrics;
 
 pub struct Metered {
@@ -82,6 +82,22 @@ impl Origin for Metered {
         r
     }
 
+    async fn delete(&self, at: Location<'_>) -> Result<(), OriginError> {
+        let _slot = self.slot().await?;
+        let start = Instant::now();
+        let r = self.inner.delete(at).await;
+        self.record(start, &r);
+        r
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<Listed>, OriginError> {
+        let _slot = self.slot().await?;
+        let start = Instant::now();
+        let r = self.inner.list(bucket, prefix, max).await;
+        self.record(start, &r);
+        r
+    }
+
     async fn delete_prefix(
         &self,
         bucket: &str,
@@ -123,6 +139,12 @@ mod tests {
         }
         async fn put(&self, _: Location<'_>, _: Bytes, _: &str) -> Result<(), OriginError> {
             Ok(())
+        }
+        async fn delete(&self, _: Location<'_>) -> Result<(), OriginError> {
+            Ok(())
+        }
+        async fn list(&self, _: &str, _: &str, _: usize) -> Result<Vec<Listed>, OriginError> {
+            Ok(Vec::new())
         }
         async fn delete_prefix(&self, _: &str, _: &str, _: bool, _: usize) -> Result<usize, OriginError> {
             Ok(0)

@@ -1,4 +1,5 @@
-//! Where originals come from: the [`Origin`] trait and its two implementations, a local folder
+//! Where originals come from (and where saveas results, the shared cache level and stored
+//! styles go): the [`Origin`] trait and its two implementations, a local folder
 //! ([`fs::FsOrigin`]) and an S3-compatible store ([`s3::S3Origin`]).
 
 pub mod fs;
@@ -139,6 +140,15 @@ pub struct ObjectMeta {
 
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, OriginError>> + Send>>;
 
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The full key at the origin.
+    pub key: String,
+    /// The object's entity tag as the listing gives it: a changed object has a new one.
+    pub etag: Option<String>,
+}
+
 pub enum GetResponse {
     /// The conditional request matched: nothing changed.
     NotModified(ObjectMeta),
@@ -167,6 +177,11 @@ pub trait Origin: Send + Sync + 'static {
     async fn get(&self, at: Location<'_>, opts: &GetOptions) -> Result<GetResponse, OriginError>;
     async fn head(&self, at: Location<'_>) -> Result<ObjectMeta, OriginError>;
     async fn put(&self, at: Location<'_>, body: Bytes, content_type: &str) -> Result<(), OriginError>;
+    /// Delete one object; a missing one is `NotFound` where the store says so (S3 does not).
+    async fn delete(&self, at: Location<'_>) -> Result<(), OriginError>;
+    /// The objects of `bucket` whose key starts with `prefix`, at most `max`, sorted by key.
+    /// Used by the Style API's store.
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<Listed>, OriginError>;
     /// Delete every object of `bucket` whose key starts with `prefix` (with `direct_only`, only
     /// those with no `/` after the prefix), at most `max`; returns how many were deleted. Used
     /// by the shared cache level's purge.

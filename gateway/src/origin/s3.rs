@@ -10,7 +10,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::{BodyStream, GetOptions, GetResponse, Location, ObjectMeta, Origin, OriginError};
+use super::{BodyStream, GetOptions, GetResponse, Listed, Location, ObjectMeta, Origin, OriginError};
 use crate::mime;
 
 #[derive(Debug, Clone)]
@@ -274,6 +274,40 @@ impl Origin for S3Origin {
             Ok(())
         })
         .await
+    }
+
+    async fn delete(&self, at: Location<'_>) -> Result<(), OriginError> {
+        let req = self.client.delete_object().bucket(at.bucket).key(at.key);
+        self.timed(async move {
+            req.send().await.map_err(|e| classify(e).1)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<Listed>, OriginError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let list = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take());
+            let out = self.timed(async move { list.send().await.map_err(|e| classify(e).1) }).await?;
+            for object in out.contents() {
+                let Some(key) = object.key() else { continue };
+                if found.len() >= max {
+                    return Ok(found);
+                }
+                found.push(Listed { key: key.to_string(), etag: object.e_tag().map(str::to_string) });
+            }
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(found),
+            }
+        }
     }
 
     async fn delete_prefix(
