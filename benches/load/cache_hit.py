@@ -32,8 +32,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url, duration):
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", url],
+ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def wrk(url, duration, accept=None):
+    headers = ["-H", f"Accept: {accept}"] if accept else []
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", *headers, url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -47,6 +51,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--binary", default=PIXGATE, help="the Pixgate build to measure")
+    ap.add_argument("--auto-format", action="store_true",
+                    help="serve with auto_format = [\"webp\"] and send a browser's Accept (WebP variants)")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -59,13 +65,20 @@ def main():
     os.makedirs(f"{work}/root/photos")
     shutil.copy(os.path.join(ROOT, "samples/photos/rocket.jpg"), f"{work}/root/photos/rocket.jpg")
     port, admin = free_port(), free_port()
-    px = subprocess.Popen([args.binary, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
+    extra = []
+    if args.auto_format:
+        with open(f"{work}/pixgate.toml", "w") as f:
+            f.write('[server]\nauto_format = ["webp"]\n')
+        extra = ["--config", f"{work}/pixgate.toml"]
+    accept = ACCEPT if args.auto_format else None
+    px = subprocess.Popen([args.binary, *extra, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
                            "--admin-listen", f"127.0.0.1:{admin}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/photos/rocket.jpg?x-oss-process={CHAIN}"
     for _ in range(500):
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+            with urllib.request.urlopen(req, timeout=2) as r:
                 body = r.read()
                 break
         except OSError:
@@ -74,8 +87,11 @@ def main():
     with open(f"{work}/static/variant.jpg", "wb") as f:
         f.write(body)
     os.chmod(f"{work}/static/variant.jpg", 0o644)
-    with urllib.request.urlopen(url) as r:
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(req) as r:
         assert r.headers["x-pixgate-cache"] == "hit", r.headers["x-pixgate-cache"]
+        if args.auto_format:
+            assert r.headers["content-type"] == "image/webp", r.headers["content-type"]
 
     nport = free_port()
     conf = f"""
@@ -88,6 +104,7 @@ http {{
   sendfile on;
   keepalive_requests 100000;
   types {{ image/jpeg jpg; }}
+  default_type application/octet-stream;
   server {{
     listen 127.0.0.1:{nport};
     root {work}/static;
@@ -105,13 +122,13 @@ http {{
         assert r.read() == body, "nginx must serve the same bytes"
 
     print(f"variant: {len(body)} bytes ({CHAIN}); wrk -t2 -c64 -d{args.duration}s, alternating twice")
-    wrk(url, 2)
+    wrk(url, 2, accept)
     wrk(nurl, 2)
     results = {"pixgate": [], "nginx": []}
     cpu = []
     for _ in range(2):
         c0 = cpu_seconds(px.pid)
-        r = wrk(url, args.duration)
+        r = wrk(url, args.duration, accept)
         cpu.append((cpu_seconds(px.pid) - c0) / r[1])
         results["pixgate"].append(r)
         results["nginx"].append(wrk(nurl, args.duration))

@@ -15,6 +15,7 @@ mod handlers;
 mod logging;
 pub mod metrics;
 pub mod mime;
+pub mod negotiate;
 pub mod origin;
 mod reload;
 pub mod render;

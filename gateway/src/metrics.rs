@@ -31,6 +31,10 @@ pub struct Metrics {
     pub config_reloads_total: IntCounterVec,
     /// When the running configuration was loaded (at start, then each successful reload).
     pub config_last_reload_success: IntGauge,
+    /// Processed responses whose format `auto_format` chose, by format.
+    pub negotiated_total: IntCounterVec,
+    /// Render failures answered with the original object (`ignore-error,1`), by reason.
+    pub ignored_errors_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -115,6 +119,22 @@ impl Metrics {
             "When the running configuration was loaded (UNIX seconds): at start, then each successful reload.",
         )
         .expect("valid metric");
+        let negotiated_total = IntCounterVec::new(
+            Opts::new(
+                "pixgate_negotiated_total",
+                "Processed responses whose format auto_format chose from Accept.",
+            ),
+            &["format"],
+        )
+        .expect("valid metric");
+        let ignored_errors_total = IntCounterVec::new(
+            Opts::new(
+                "pixgate_ignored_errors_total",
+                "Render failures answered with the original object (ignore-error,1), by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         let build_info = IntGaugeVec::new(
             Opts::new("pixgate_build_info", "Always 1: the version and the cargo features compiled in."),
             &["version", "features"],
@@ -123,6 +143,8 @@ impl Metrics {
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), features()]).set(1);
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(build_info),
+            Box::new(negotiated_total.clone()),
+            Box::new(ignored_errors_total.clone()),
             Box::new(requests_total.clone()),
             Box::new(request_duration.clone()),
             Box::new(origin_requests_total.clone()),
@@ -159,6 +181,8 @@ impl Metrics {
             shared_writes_total,
             config_reloads_total,
             config_last_reload_success,
+            negotiated_total,
+            ignored_errors_total,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use pingora::http::RequestHeader;
 use pixgate_cache::SourceKey;
 use pixgate_ops::pipeline;
-use pixgate_ops::spec::{self, Chain, Process as Asked, ProcessRequest};
+use pixgate_ops::spec::{self, Action, Chain, Format, Process as Asked, ProcessRequest};
 
 use crate::access::{self, Access};
 use crate::access_log::{RequestLog, RouteKind};
@@ -95,6 +95,35 @@ pub struct Process {
     /// A signed request: its response is never `public`.
     pub signed: bool,
     pub conditions: Conditions,
+    /// Whether the bucket's `auto_format` applies (the response varies with `Accept`), and
+    /// the format it chose (already appended to `chain`): `None` outside `auto_format`.
+    pub negotiation: Option<Option<Format>>,
+}
+
+/// `auto_format`: for an image response whose chain names no format, the first of `formats`
+/// the request's `Accept` names explicitly, appended to the chain as a `format` action (so the
+/// cache key and the ETag hold it). `info`, `average-hue` and chains with `format` are kept.
+fn negotiate(
+    chain: Arc<Chain>,
+    formats: &[Format],
+    accept: Option<&str>,
+) -> (Arc<Chain>, Option<Option<Format>>) {
+    if formats.is_empty() || chain.actions.iter().any(|a| a.is_standalone()) {
+        return (chain, None);
+    }
+    // Every image response of such a bucket says `Vary: Accept`, even one whose chain fixes
+    // the format, so a cache in front treats the bucket's variants alike.
+    if chain.actions.iter().any(|a| matches!(a, Action::Format(_))) {
+        return (chain, Some(None));
+    }
+    match crate::negotiate::choose(formats, accept) {
+        Some(format) => {
+            let mut negotiated = (*chain).clone();
+            negotiated.actions.push(Action::Format(format));
+            (Arc::new(negotiated), Some(Some(format)))
+        }
+        None => (chain, Some(None)),
+    }
 }
 
 #[derive(Debug)]
@@ -271,7 +300,9 @@ pub fn route(
             if chain.actions.iter().any(|a| a.is_standalone()) {
                 log.kind = RouteKind::Info;
             }
-            Ok(Route::Process(Process { object, chain, watermarks, head, signed, conditions }))
+            let formats = config.auto_format_for(&object.bucket);
+            let (chain, negotiation) = negotiate(chain, formats, header(req, "accept"));
+            Ok(Route::Process(Process { object, chain, watermarks, head, signed, conditions, negotiation }))
         }
     }
 }

@@ -10,6 +10,7 @@ mod engine;
 mod foundation;
 mod hostile;
 mod language;
+mod negotiation;
 mod operators;
 mod shared;
 mod styles;
@@ -45,6 +46,7 @@ fn main() {
         .chain(animation::TESTS.iter())
         .chain(citations::TESTS.iter())
         .chain(operators::TESTS.iter())
+        .chain(negotiation::TESTS.iter())
         .chain(styles::TESTS.iter())
     {
         let f = *f;

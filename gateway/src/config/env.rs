@@ -246,7 +246,10 @@ fn check_bucket(v: &toml::Value, default: &toml::Value, path: &str, problems: &m
             }
             continue;
         }
-        match d.get(k) {
+        // Absent by default (inherit `server.auto_format`), so not in the defaults table.
+        let list = toml::Value::Array(Vec::new());
+        let dv = if k == "auto_format" { Some(&list) } else { d.get(k) };
+        match dv {
             None => problems.push(format!("{here}: unknown key")),
             Some(dv) => check_shape(item, dv, &here, problems),
         }

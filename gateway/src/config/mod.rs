@@ -100,6 +100,8 @@ pub struct BucketConfig {
     pub allow_empty_referer: bool,
     /// Overrides `cache.cache_control` for this bucket.
     pub cache_control: Option<String>,
+    /// Overrides `server.auto_format` for this bucket.
+    pub auto_format: Option<Vec<pixgate_ops::spec::Format>>,
     /// Style name -> its chain, parsed once when the configuration is loaded.
     pub styles: BTreeMap<String, Arc<Chain>>,
 }
@@ -116,6 +118,11 @@ impl BucketConfig {
 }
 
 impl Config {
+    /// The formats `bucket` negotiates from `Accept` (empty: none, OSS's behaviour).
+    pub fn auto_format_for<'a>(&'a self, bucket: &'a BucketConfig) -> &'a [pixgate_ops::spec::Format] {
+        bucket.auto_format.as_deref().unwrap_or(&self.auto_format)
+    }
+
     /// A response's `Cache-Control`: the object's own (an original whose store keeps one), else
     /// the bucket's `cache_control`, else `cache.cache_control`; for a signed request or a
     /// private bucket never `public` (shared caches must not keep it).
@@ -175,6 +182,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// `server.access_log`.
     pub access_log: bool,
+    /// `server.auto_format`: formats chosen from `Accept`, in order of preference.
+    pub auto_format: Vec<pixgate_ops::spec::Format>,
     pub origin: OriginConfig,
     /// Most origin requests at once (`origin.max_connections`).
     pub origin_max_requests: usize,

@@ -44,6 +44,9 @@ pub struct RawServer {
     pub admin_token: String,
     /// One line per request on target `pixgate::access`, whatever `PIXGATE_LOG` says.
     pub access_log: bool,
+    /// Formats a processed response without a `format` action is encoded in when the
+    /// request's `Accept` names one explicitly, in order of preference (`webp`, `avif`).
+    pub auto_format: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -64,6 +67,7 @@ impl Default for RawServer {
             write_buffer: SizeSpec::Text("64KiB".into()),
             admin_token: String::new(),
             access_log: true,
+            auto_format: Vec::new(),
         }
     }
 }
@@ -181,6 +185,9 @@ pub struct RawBucket {
     pub allow_empty_referer: bool,
     /// Overrides `cache.cache_control` for this bucket ("" = inherit).
     pub cache_control: String,
+    /// Overrides `server.auto_format` for this bucket (absent = inherit; `[]` = off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_format: Option<Vec<String>>,
     pub styles: BTreeMap<String, String>,
 }
 
@@ -197,6 +204,7 @@ impl Default for RawBucket {
             referers: Vec::new(),
             allow_empty_referer: true,
             cache_control: String::new(),
+            auto_format: None,
             styles: BTreeMap::new(),
         }
     }

@@ -66,6 +66,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             font_dirs.push(PathBuf::from(d));
         }
     }
+    let auto_format = auto_format("server.auto_format", &raw.server.auto_format, &mut p);
     let (style_store, style_refresh) = styles(&raw.styles, &origin, cache.shared.as_ref(), &mut p);
     let credentials = credentials(&raw, &mut p);
     let buckets = buckets(&raw, &mut p);
@@ -89,6 +90,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         write_buffer: server.write_buffer as usize,
         admin_token: Some(s.admin_token.clone()).filter(|t| !t.is_empty()),
         access_log: s.access_log,
+        auto_format,
         origin,
         origin_max_requests: raw.origin.max_connections.max(1) as usize,
         result_max_bytes: cache.result_max_bytes,
@@ -107,6 +109,32 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         implicit: Arc::new(BucketConfig::implicit("")),
         raw,
     })
+}
+
+/// `auto_format`: `webp` and `avif` (the latter only in a build with the `avif` feature).
+fn auto_format(key: &str, names: &[String], p: &mut Problems) -> Vec<pixgate_ops::spec::Format> {
+    use pixgate_ops::spec::Format;
+    let mut formats = Vec::new();
+    for name in names {
+        let format = match name.to_ascii_lowercase().as_str() {
+            "webp" => Format::Webp,
+            "avif" if cfg!(feature = "avif") => Format::Avif,
+            "avif" => {
+                p.push(format!(
+                    "{key}: \"avif\" needs Pixgate built with the avif feature (cargo build --features avif)"
+                ));
+                continue;
+            }
+            other => {
+                p.push(format!("{key}: \"{other}\" is not one of webp, avif"));
+                continue;
+            }
+        };
+        if !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    formats
 }
 
 /// `[server]`, resolved.
@@ -454,6 +482,7 @@ pub(super) fn bucket(name: &str, b: &RawBucket, p: &mut Problems) -> BucketConfi
         referers: b.referers.clone(),
         allow_empty_referer: b.allow_empty_referer,
         cache_control: Some(b.cache_control.clone()).filter(|c| !c.is_empty()),
+        auto_format: b.auto_format.as_ref().map(|f| auto_format(&format!("{at}.auto_format"), f, p)),
         styles,
     }
 }

@@ -12,7 +12,7 @@ use crate::error::GatewayError;
 use crate::origin::{self, ObjectMeta};
 use crate::render::{Renderer, variant_etag};
 use crate::respond::Response;
-use crate::route::Process;
+use crate::route::{Original, Process};
 use crate::shared::SharedTier;
 use crate::state::{Live, State};
 
@@ -36,6 +36,51 @@ fn variant_validators(
 /// Variants are named by the canonical chain, never by a style's name: a style whose content
 /// changes names other variants, so none rendered with the old content is served for it.
 pub async fn process(
+    state: &State,
+    live: &Live,
+    r: Process,
+    deadline: Instant,
+) -> Result<Response, GatewayError> {
+    if let Some(Some(format)) = r.negotiation {
+        state.metrics.negotiated_total.with_label_values(&[format.as_str()]).inc();
+    }
+    if !r.chain.ignore_error {
+        return variant(state, live, r, deadline).await;
+    }
+    // `ignore-error,1`: a render that fails because of the source or the chain answers the
+    // original object instead; access, a missing object and the origin fail as without it.
+    let fallback = Original {
+        object: r.object.clone(),
+        head: r.head,
+        signed: r.signed,
+        conditions: r.conditions.clone(),
+        range: None,
+    };
+    match variant(state, live, r, deadline).await {
+        Err(e) if let Some(reason) = ignorable(&e) => {
+            state.metrics.ignored_errors_total.with_label_values(&[reason]).inc();
+            tracing::info!(target: "pixgate::render", reason, error = %e.detail(),
+                "ignore-error,1: answering the original object");
+            super::original(state, live, fallback).await
+        }
+        other => other,
+    }
+}
+
+/// The `reason` label of `pixgate_ignored_errors_total` for a failure `ignore-error,1` covers:
+/// the source or the chain's fault, not access, a missing object, the origin or overload.
+fn ignorable(e: &GatewayError) -> Option<&'static str> {
+    match e {
+        GatewayError::BadRequest(_) => Some("decode"),
+        GatewayError::ImageTooLarge { .. } => Some("limit"),
+        GatewayError::WatermarkError { .. } => Some("watermark"),
+        GatewayError::NotImplemented(_) => Some("unsupported"),
+        _ => None,
+    }
+}
+
+/// The variant itself, from the caches or rendered.
+async fn variant(
     state: &State,
     live: &Live,
     r: Process,
@@ -166,6 +211,9 @@ fn variant_headers(
     super::original::validators(r, validators)?;
     r.header("cache-control", &live.config.cache_control(&p.object.bucket, None, p.signed))?;
     r.static_header("x-pixgate-cache", cache.as_str());
+    if p.negotiation.is_some() {
+        r.static_header("vary", "Accept");
+    }
     r.cache = cache;
     Ok(())
 }
