@@ -51,6 +51,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--binary", default=PIXGATE, help="the Pixgate build to measure")
+    ap.add_argument("--browser-accept", action="store_true",
+                    help="send a browser's Accept header (the baseline for --auto-format)")
     ap.add_argument("--auto-format", action="store_true",
                     help="serve with auto_format = [\"webp\"] and send a browser's Accept (WebP variants)")
     args = ap.parse_args()
@@ -70,7 +72,7 @@ def main():
         with open(f"{work}/pixgate.toml", "w") as f:
             f.write('[server]\nauto_format = ["webp"]\n')
         extra = ["--config", f"{work}/pixgate.toml"]
-    accept = ACCEPT if args.auto_format else None
+    accept = ACCEPT if args.auto_format or args.browser_accept else None
     px = subprocess.Popen([args.binary, *extra, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
                            "--admin-listen", f"127.0.0.1:{admin}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -29,6 +29,8 @@ fn root() -> tempfile::TempDir {
         std::fs::copy(samples.join("rocket.jpg"), dir.path().join(b).join("rocket.jpg")).expect("copy");
     }
     std::fs::copy(fixtures.join("editor.gif"), dir.path().join("photos/anim.gif")).expect("copy");
+    let anim_webp = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/tests/anim/anim.webp");
+    std::fs::copy(anim_webp, dir.path().join("photos/anim.webp")).expect("copy");
     std::fs::write(dir.path().join("photos/broken.jpg"), b"\xff\xd8\xff\xe0 not really a jpeg")
         .expect("write");
     dir
@@ -155,6 +157,20 @@ fn animated() {
         assert_eq!(frames, 4, "every frame of the GIF");
         let gif = get(&p, "/photos/anim.gif?x-oss-process=image/resize,w_24", Some(OLD_SAFARI), None).await;
         assert_eq!(gif.ct.as_deref(), Some("image/gif"));
+        // An animated WebP source (Pillow's, 3 frames) stays animated, and becomes an animated
+        // GIF when asked.
+        let webp = get(&p, "/photos/anim.webp?x-oss-process=image/rotate,90", None, None).await;
+        assert_eq!(webp.ct.as_deref(), Some("image/webp"));
+        assert_eq!(webp.body.windows(4).filter(|w| w == b"ANMF").count(), 3);
+        let to_gif =
+            get(&p, "/photos/anim.webp?x-oss-process=image/resize,w_24/format,gif", None, None).await;
+        assert_eq!(to_gif.ct.as_deref(), Some("image/gif"));
+        let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&to_gif.body[..]))
+            .map(|d| image::AnimationDecoder::into_frames(d).count())
+            .expect("a GIF");
+        assert_eq!(frames, 3);
+        let still = get(&p, "/photos/anim.webp?x-oss-process=image/format,png", None, None).await;
+        assert_eq!(still.ct.as_deref(), Some("image/png"));
     });
 }
 
