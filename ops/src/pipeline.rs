@@ -560,7 +560,8 @@ pub fn decode_full(source: &[u8]) -> Result<Frame, PipelineError> {
 mod tests {
     use super::*;
     use crate::codec::animation::{GifFrames, Repeat, animated};
-    use crate::codec::webp_anim::WebpFrames;
+    // Frames (size, delay in ms) and the loop count of an animated WebP, read by libwebp.
+    use crate::codec::webp_anim::read_all as webp_frames;
     use crate::spec::parse_image;
 
     /// Made by `ops/tests/anim/make.py` with Pillow: 48x32, frames of 80, 120 and 200 ms, played
@@ -848,17 +849,6 @@ mod tests {
         let limits = Limits { max_source_pixels: 60 * 40 * 11, ..Limits::default() };
         let err = run(&chain, &src, &limits, Instant::now() + Duration::from_secs(5)).unwrap_err();
         assert!(matches!(err, PipelineError::Codec(CodecError::TooLarge { .. })), "{err:?}");
-    }
-
-    /// Frames (size, delay in ms) and the loop count of an animated WebP, read by libwebp.
-    fn webp_frames(webp: &[u8]) -> (Vec<(Frame, u32)>, Repeat) {
-        let mut r = WebpFrames::new(webp, u32::MAX).unwrap();
-        let repeat = r.repeat();
-        let mut v = Vec::new();
-        while let Some(f) = r.next_frame().unwrap() {
-            v.push(f);
-        }
-        (v, repeat)
     }
 
     #[test]

@@ -458,21 +458,26 @@ pub(crate) fn oss2_python() -> std::path::PathBuf {
     python
 }
 
-fn official_sdk() {
-    let python = oss2_python();
-    let root = fixture();
-    let p = Pixgate::start(&fs_config(root.path(), ""));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/oss2_check.py");
-    let out = std::process::Command::new(python)
-        .arg(script)
+/// Run one of the `tests/sdk/` scripts with the official oss2 SDK against `p`, signing with
+/// (`ak`, `sk`); it must print "checks passed".
+pub(crate) fn run_oss2_script(p: &Pixgate, script: &str, ak: &str, sk: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk").join(script);
+    let out = std::process::Command::new(oss2_python())
+        .arg(&script)
         .env("PIXGATE_URL", p.url(""))
-        .env("PIXGATE_AK", AK)
-        .env("PIXGATE_SK", SK)
+        .env("PIXGATE_AK", ak)
+        .env("PIXGATE_SK", sk)
         .env("NO_PROXY", "127.0.0.1")
         .output()
         .expect("run the SDK check");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "oss2 check failed:\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "{} failed:\n{stdout}\n{stderr}", script.display());
     assert!(stdout.contains("checks passed"), "{stdout}");
+}
+
+fn official_sdk() {
+    let root = fixture();
+    let p = Pixgate::start(&fs_config(root.path(), ""));
+    run_oss2_script(&p, "oss2_check.py", AK, SK);
     assert!(root.path().join("private/sdk/v4.jpg").is_file());
 }

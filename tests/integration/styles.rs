@@ -154,21 +154,9 @@ async fn until(p: &Pixgate, path: &str, want: Result<u32, u16>) -> Duration {
 }
 
 fn official_sdk() {
-    let python = crate::access::oss2_python();
     let root = fixture();
     let p = Pixgate::start(&config(root.path(), ""));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk/oss2_styles.py");
-    let out = std::process::Command::new(python)
-        .arg(script)
-        .env("PIXGATE_URL", p.url(""))
-        .env("PIXGATE_AK", AK)
-        .env("PIXGATE_SK", SK)
-        .env("NO_PROXY", "127.0.0.1")
-        .output()
-        .expect("run the SDK check");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "oss2 style check failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("checks passed"), "{stdout}");
+    crate::access::run_oss2_script(&p, "oss2_styles.py", AK, SK);
     // Every style the SDK created it also deleted: the store holds none.
     let stored = root.path().join("style-store/pixgate-styles/photos");
     let left: Vec<_> = std::fs::read_dir(&stored).map(|d| d.flatten().collect()).unwrap_or_default();

@@ -346,6 +346,18 @@ impl WebpWriter {
     }
 }
 
+/// Every frame (with its delay in ms) and the loop count of an animated WebP, for tests.
+#[cfg(test)]
+pub(crate) fn read_all(bytes: &[u8]) -> (Vec<(Frame, u32)>, Repeat) {
+    let mut r = WebpFrames::new(bytes, u32::MAX).expect("an animated WebP");
+    let repeat = r.repeat();
+    let mut v = Vec::new();
+    while let Some(f) = r.next_frame().expect("a frame") {
+        v.push(f);
+    }
+    (v, repeat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,15 +393,7 @@ mod tests {
         w.finish().unwrap()
     }
 
-    fn read(bytes: &[u8]) -> (Vec<(Frame, u32)>, Repeat) {
-        let mut r = WebpFrames::new(bytes, u32::MAX).unwrap();
-        let repeat = r.repeat();
-        let mut v = Vec::new();
-        while let Some(f) = r.next_frame().unwrap() {
-            v.push(f);
-        }
-        (v, repeat)
-    }
+    use super::read_all as read;
 
     #[test]
     fn round_trip_keeps_frames_delays_loop_and_transparency() {
