@@ -183,9 +183,25 @@ fn watch_phases(
     });
 }
 
+/// SIGHUP's default action ends a process. Take it over before anything slow runs (taking the
+/// sockets over on `--upgrade`, scanning fonts): a SIGHUP before the reload thread listens is
+/// then passed over instead of ending Pixgate. (The handler stays installed for the process.)
+fn hold_sighup() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => {
+            if let Err(e) = rt.block_on(async { signal(SignalKind::hangup()).map(drop) }) {
+                eprintln!("pixgate: cannot install the SIGHUP handler: {e}");
+            }
+        }
+        Err(e) => eprintln!("pixgate: cannot install the SIGHUP handler: {e}"),
+    }
+}
+
 /// Start the server; returns the exit code once it stops. `source` loads the configuration
 /// again on SIGHUP.
 fn serve(config: Config, upgrade: bool, source: Source) -> i32 {
+    hold_sighup();
     crate::logging::init(config.log_format, config.access_log);
     // Fail early and clearly when an address is taken (on upgrade, the old process holds them).
     let check = if upgrade { vec![] } else { vec![config.listen, config.admin_listen] };

@@ -90,6 +90,8 @@ pub fn reload(state: &State, loader: &Loader) -> bool {
     {
         tracing::warn!(target: "pixgate::reload", error = e.as_str(),
             "the log format could not be changed: it takes a restart");
+        // What runs is what the configuration says, so a later reload tries again.
+        (next.log_format, next.access_log) = (running.log_format, running.access_log);
     }
     let store_changed =
         next.style_store != running.style_store || next.style_refresh != running.style_refresh;
@@ -146,6 +148,10 @@ fn keep_restart_only(running: &Config, next: &mut Config) -> Vec<&'static str> {
     ) {
         next.origin.clone_from(&running.origin);
         next.origin_max_requests = running.origin_max_requests;
+        // The new [styles] store was checked against the new origin, which does not run.
+        if keep("styles.store_bucket", next.style_store != running.style_store) {
+            next.style_store.clone_from(&running.style_store);
+        }
     }
     if keep("watermark.font_dirs", next.font_dirs != running.font_dirs) {
         next.font_dirs.clone_from(&running.font_dirs);

@@ -52,8 +52,9 @@ fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn from_unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+/// A stored time; `None` for one `SystemTime` cannot hold (a hostile or broken object).
+fn from_unix(secs: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// Every stored style, by bucket (as clients name it) and name. A snapshot: replaced whole,
@@ -227,11 +228,14 @@ impl<'a> Store<'a> {
             Ok(c) => c,
             Err(e) => return Ok(Read::Invalid(e.message)),
         };
+        let (Some(created), Some(modified)) = (from_unix(record.created), from_unix(record.modified)) else {
+            return Ok(Read::Invalid("a time out of range".into()));
+        };
         Ok(Read::Style(StoredStyle {
             content: record.content,
             chain: Arc::new(chain),
-            created: from_unix(record.created),
-            modified: from_unix(record.modified),
+            created,
+            modified,
             etag: None,
         }))
     }
@@ -279,11 +283,12 @@ impl<'a> Store<'a> {
             .map_err(|e| OriginError::Failed(format!("encoding a stored style: {e}")))?;
         let key = self.key(bucket, name);
         self.origin.put(self.at(&key), Bytes::from(body), "application/json").await?;
+        let now_or = |secs| from_unix(secs).unwrap_or_else(SystemTime::now);
         Ok(StoredStyle {
             content: record.content,
             chain,
-            created: from_unix(record.created),
-            modified: from_unix(record.modified),
+            created: now_or(record.created),
+            modified: now_or(record.modified),
             etag: None,
         })
     }
@@ -319,7 +324,20 @@ impl<'a> Store<'a> {
                 next.invalid.insert(item.key.clone(), item.etag.clone());
                 continue;
             }
-            match self.read_key(&item.key).await? {
+            // One unreadable object (permissions, a timeout) keeps what was known of it and
+            // does not stop the others from being read.
+            let read = match self.read_key(&item.key).await {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(target: "pixgate::styles", key = item.key.as_str(), error = %e,
+                        "a stored style object cannot be read: its last known content stays");
+                    if let Some(style) = previous.get(bucket, name) {
+                        next.set(bucket, name, Some(style.clone()));
+                    }
+                    continue;
+                }
+            };
+            match read {
                 Read::Missing => {}
                 Read::Invalid(why) => {
                     tracing::warn!(target: "pixgate::styles", key = item.key.as_str(), why = why.as_str(),
@@ -337,6 +355,14 @@ impl<'a> Store<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn stored_times_out_of_range_are_invalid_not_a_panic() {
+        assert_eq!(from_unix(0), Some(UNIX_EPOCH));
+        assert!(from_unix(u64::MAX).is_none());
+        assert!(from_unix(1 << 63).is_none());
+    }
+
     use super::*;
     use crate::origin::fs::FsOrigin;
 
