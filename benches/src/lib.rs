@@ -19,8 +19,23 @@ pub fn inputs_dir() -> PathBuf {
 /// is far smoother, and so far cheaper to decode, than a camera's. Made by
 /// `bench_input <name> <w> <h> [grain]`.
 pub fn photo_jpeg(name: &str, w: u32, h: u32, grain: bool) -> PathBuf {
+    photo_jpeg_as(name, w, h, grain, false)
+}
+
+/// [`photo_jpeg`] with grain, baseline or progressive (jpeg-encoder's scan script): the
+/// camera-like inputs of the shrink-on-load bench.
+pub fn camera_jpeg(w: u32, h: u32, progressive: bool) -> PathBuf {
+    photo_jpeg_as("retina.jpg", w, h, true, progressive)
+}
+
+fn photo_jpeg_as(name: &str, w: u32, h: u32, grain: bool, progressive: bool) -> PathBuf {
     let stem = name.trim_end_matches(".jpg").trim_end_matches(".png");
-    let suffix = if grain { "-grain" } else { "" };
+    let suffix = match (grain, progressive) {
+        (false, false) => "",
+        (true, false) => "-grain",
+        (false, true) => "-progressive",
+        (true, true) => "-grain-progressive",
+    };
     let out = inputs_dir().join(format!("{stem}-{w}x{h}{suffix}.jpg"));
     if out.exists() {
         return out;
@@ -53,9 +68,9 @@ pub fn photo_jpeg(name: &str, w: u32, h: u32, grain: bool) -> PathBuf {
         *v = (i16::from(*v) + noise).clamp(0, 255) as u8;
     }
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 90)
-        .encode(&big.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-        .expect("encode");
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    encoder.set_progressive(progressive);
+    encoder.encode(&big.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).expect("encode");
     std::fs::write(&out, jpeg).expect("write bench input");
     out
 }

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((frame, _)) = decode_frame(data, &probe, None) {
         assert!(frame.width <= probe.width.max(1) && frame.height <= probe.height.max(1));
     }
-    // The scaled (shrink-on-load) path as well.
+    // The scaled (shrink-on-load) paths as well: 1/4 (libjpeg-turbo) and 1/8 (`jpeg_dc`).
     let _ = decode_frame(data, &probe, Some((probe.width / 4, probe.height / 4)));
+    let _ = decode_frame(data, &probe, Some((probe.width / 8, probe.height / 8)));
 });

@@ -175,8 +175,6 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     rgb
 }
 
-/// DCT-domain scaling: 1/2, 1/4 or 1/8 of the size, never below `(w, h)`. `None` when the
-/// pixel layout is not RGB, greyscale or CMYK.
 /// Shrink-on-load with libjpeg-turbo (mozjpeg's build, C without SIMD): scaled by n/8 in the
 /// DCT domain, to the smallest n whose output covers (`w`, `h`). Its Huffman decoding is about
 /// twice as fast as the pure-Rust scaled decoder's. `None` (the caller falls back) for
@@ -186,6 +184,15 @@ fn decode_jpeg_libjpeg(bytes: &[u8], probe: &Probe, w: u32, h: u32) -> Option<Fr
         let side = |s: u32| (u64::from(s) * u64::from(n)).div_ceil(8);
         side(probe.width) >= u64::from(w) && side(probe.height) >= u64::from(h)
     })?;
+    if n == 1 {
+        // The same pixels from the DC coefficients alone (`jpeg_dc`), when the file allows.
+        if let Some(e) = super::jpeg_dc::decode(bytes)
+            && (e.width, e.height) == (probe.width.div_ceil(8), probe.height.div_ceil(8))
+        {
+            let frame = Frame::from_raw(e.width, e.height, 3, e.rgb)?;
+            return Some(to_srgb(frame, jpeg_icc(bytes).as_deref()));
+        }
+    }
     let run = || -> std::io::Result<Option<(u32, u32, Vec<u8>)>> {
         let mut d = mozjpeg::Decompress::with_markers(&[]).from_mem(bytes)?;
         if d.size() != (probe.width as usize, probe.height as usize) {

@@ -11,6 +11,7 @@ pub mod header;
 #[cfg(any(feature = "heic", feature = "avif"))]
 pub mod heif;
 pub mod isobmff;
+pub mod jpeg_dc;
 pub mod jpeg_quality;
 pub mod webp_anim;
 
