@@ -2,11 +2,13 @@
 """A result-cache hit against nginx serving the same bytes as a static file, in one run.
 
 Pixgate (release build, fs origin) renders a ~20 KB variant once; nginx (Debian's, started here
-on a free loopback port with 2 workers, access log off) serves those exact bytes from a folder.
-wrk (-t2 -c64) then loads each in turn, twice, alternating. Reports req/s, p99, the ratio, and
-Pixgate's CPU time per hit (utime+stime from /proc over the run / requests served).
+on a free loopback port with 2 workers) serves those exact bytes from a folder. Both log every
+request to a file: Pixgate its access log (stdout to a file), nginx `access_log ... buffer=64k`;
+`--no-log` turns both off. wrk (-t2 -c64) then loads each in turn, twice, alternating. Reports
+req/s, p99, the ratio, and Pixgate's CPU time per hit (utime+stime from /proc over the run /
+requests served).
 
-Usage: python3 benches/load/cache_hit.py [--duration 10]
+Usage: python3 benches/load/cache_hit.py [--duration 10] [--no-log]
 Needs: cargo build --release -p pixgate; wrk and nginx (apt-get install wrk nginx-light).
 """
 
@@ -53,6 +55,7 @@ def main():
     ap.add_argument("--binary", default=PIXGATE, help="the Pixgate build to measure")
     ap.add_argument("--browser-accept", action="store_true",
                     help="send a browser's Accept header (the baseline for --auto-format)")
+    ap.add_argument("--no-log", action="store_true", help="neither server logs requests")
     ap.add_argument("--auto-format", action="store_true",
                     help="serve with auto_format = [\"webp\"] and send a browser's Accept (WebP variants)")
     args = ap.parse_args()
@@ -73,9 +76,11 @@ def main():
             f.write('[server]\nauto_format = ["webp"]\n')
         extra = ["--config", f"{work}/pixgate.toml"]
     accept = ACCEPT if args.auto_format or args.browser_accept else None
+    px_log = subprocess.DEVNULL if args.no_log else open(f"{work}/pixgate.log", "wb")
+    env = dict(os.environ, PIXGATE_SERVER_ACCESS_LOG="false") if args.no_log else None
     px = subprocess.Popen([args.binary, *extra, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
                            "--admin-listen", f"127.0.0.1:{admin}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          stdout=px_log, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}/photos/rocket.jpg?x-oss-process={CHAIN}"
     for _ in range(500):
         try:
@@ -102,7 +107,7 @@ pid {work}/nginx.pid;
 error_log {work}/nginx-error.log;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  {"access_log off;" if args.no_log else f"access_log {work}/nginx-access.log combined buffer=64k;"}
   sendfile on;
   keepalive_requests 100000;
   types {{ image/jpeg jpg; }}
@@ -123,7 +128,8 @@ http {{
     with urllib.request.urlopen(nurl) as r:
         assert r.read() == body, "nginx must serve the same bytes"
 
-    print(f"variant: {len(body)} bytes ({CHAIN}); wrk -t2 -c64 -d{args.duration}s, alternating twice")
+    logging = "neither logging" if args.no_log else "both logging every request to a file"
+    print(f"variant: {len(body)} bytes ({CHAIN}); wrk -t2 -c64 -d{args.duration}s, alternating twice; {logging}")
     wrk(url, 2, accept)
     wrk(nurl, 2)
     results = {"pixgate": [], "nginx": []}
@@ -146,6 +152,10 @@ http {{
     ng.terminate()
     px.wait()
     ng.wait()
+    if not args.no_log:
+        lines = sum(1 for _ in open(f"{work}/pixgate.log", "rb"))
+        nlines = sum(1 for _ in open(f"{work}/nginx-access.log", "rb"))
+        print(f"access log lines: Pixgate {lines}, nginx {nlines}")
     shutil.rmtree(work)
 
 

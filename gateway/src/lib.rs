@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod fonts;
 mod handlers;
+mod log_writer;
 mod logging;
 pub mod metrics;
 pub mod mime;

@@ -1,4 +1,5 @@
-//! Logging: `tracing` to stdout through a writer thread; the access log is target
+//! Logging: `tracing` to stdout through batched per-thread buffers and a writer thread
+//! (`log_writer`); the access log is target
 //! `pixgate::access`. The format (`server.log_format`) and the access log's switch
 //! (`server.access_log`) can be changed while running (a reload): both formats are installed,
 //! each behind a switch, and the level filter is reloadable.
@@ -13,8 +14,17 @@ use crate::config::LogFormat;
 
 /// The log writer's guard: dropping it flushes the lines still queued. Taken by
 /// [`flush`] before the process exits.
-static LOG_GUARD: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
-    std::sync::Mutex::new(None);
+static LOG_GUARD: std::sync::Mutex<Option<crate::log_writer::Guard>> = std::sync::Mutex::new(None);
+
+/// The writer, and whether the text format is on: access lines in the text format are
+/// formatted by `access_log` and appended directly.
+static WRITER: OnceLock<crate::log_writer::BatchWriter> = OnceLock::new();
+static TEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Where text-format lines go, when the text format is the one installed.
+pub fn text_lines() -> Option<&'static crate::log_writer::BatchWriter> {
+    if TEXT.load(std::sync::atomic::Ordering::Relaxed) { WRITER.get() } else { None }
+}
 
 type Reconfigure = Box<dyn Fn(LogFormat, bool) -> Result<(), String> + Send + Sync>;
 
@@ -55,18 +65,19 @@ fn switches(format: LogFormat) -> (LevelFilter, LevelFilter) {
     }
 }
 
-/// Logs go to stdout through a dedicated writer thread, so a request never waits on a write
-/// syscall; the queue blocks rather than drops when it is full (access lines are not lossy).
+/// Logs go to stdout in batches written by a dedicated thread (`log_writer`): a request
+/// never waits on a write syscall or wakes a thread for its line, and no line is dropped.
 pub fn init(format: LogFormat, access_log: bool) {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        // The writer thread drains every queued line, then flushes: under load, many lines
-        // leave in one write.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let Ok((writer, guard)) = crate::log_writer::spawn(std::io::stdout()) else {
+        eprintln!("pixgate: cannot start the log writer thread");
+        return;
+    };
     if let Ok(mut g) = LOG_GUARD.lock() {
         *g = Some(guard);
     }
     let (text_on, json_on) = switches(format);
+    let _ = WRITER.set(writer.clone());
+    TEXT.store(format == LogFormat::Text, std::sync::atomic::Ordering::Relaxed);
     let (levels, levels_handle) = reload::Layer::new(level_filter(access_log));
     let (text_switch, text_handle) = reload::Layer::new(text_on);
     let (json_switch, json_handle) = reload::Layer::new(json_on);
@@ -78,6 +89,7 @@ pub fn init(format: LogFormat, access_log: bool) {
     }
     let reconfigure: Reconfigure = Box::new(move |format, access_log| {
         let (text_on, json_on) = switches(format);
+        TEXT.store(format == LogFormat::Text, std::sync::atomic::Ordering::Relaxed);
         levels_handle.reload(level_filter(access_log)).map_err(|e| e.to_string())?;
         text_handle.reload(text_on).map_err(|e| e.to_string())?;
         json_handle.reload(json_on).map_err(|e| e.to_string())

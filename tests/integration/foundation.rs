@@ -428,6 +428,7 @@ fn admin() {
     assert!(metric(&m, "pixgate_request_duration_seconds_count{route=\"original\"}") >= 2.0, "{m}");
     assert!(m.contains("process_resident_memory_bytes"), "{m}");
     // One access-log line per request, with the request id.
+    p.wait_logs("key=\"hello.txt\"");
     std::thread::sleep(std::time::Duration::from_millis(100));
     let logs = p.logs();
     assert_eq!(

@@ -253,5 +253,6 @@ fn ignore_error() {
     let m = p.wait_metric("pixgate_ignored_errors_total{reason=\"decode\"}", 1.0);
     assert_eq!(metric(&m, "pixgate_ignored_errors_total{reason=\"decode\"}"), 1.0, "{m}");
     assert_eq!(metric(&m, "pixgate_ignored_errors_total{reason=\"limit\"}"), 1.0, "{m}");
-    assert!(p.logs().contains("ignore-error,1: answering the original object"), "{}", p.logs());
+    let logs = p.wait_logs("ignore-error,1: answering the original object");
+    assert!(logs.contains("ignore-error,1: answering the original object"), "{logs}");
 }

@@ -260,17 +260,7 @@ fn access_log() {
         assert_eq!(r.status(), 403);
         assert!(r.headers().get("x-request-id").is_none());
     });
-    let wait = |needle: &str| {
-        let start = std::time::Instant::now();
-        loop {
-            let logs = p.logs();
-            if logs.contains(needle) || start.elapsed() > std::time::Duration::from_secs(5) {
-                return logs;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
-    let logs = wait("evil.test");
+    let logs = p.wait_logs("evil.test");
     let line = logs.lines().find(|l| l.contains("trace-abc-123")).unwrap_or_else(|| panic!("{logs}"));
     for field in [
         "pixgate::access",
