@@ -1,5 +1,6 @@
 //! Pixgate's benchmarks: criterion benches in `benches/`, load scripts in `load/`, the
-//! side-by-side comparison with libvips in `compare/`; results and the commands that produced
+//! side-by-side comparison with libvips in `compare/`, Pixgate against ipx, thumbor and libvips
+//! under load in `peers/`; results and the commands that produced
 //! them are in `RESULTS.md`. This library holds what they share: the generated inputs.
 
 use std::path::{Path, PathBuf};

@@ -179,6 +179,15 @@ pub(crate) fn text_line(now: std::time::SystemTime, fields: &[(&str, Value<'_>)]
     line.push_str("  INFO pixgate::access:");
     for (name, value) in fields {
         let _ = match value {
+            // What `{:?}` prints for a string with nothing to escape, without its per-char walk.
+            Value::Str(v) if v.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\') => {
+                line.push(' ');
+                line.push_str(name);
+                line.push_str("=\"");
+                line.push_str(v);
+                line.push('"');
+                Ok(())
+            }
             Value::Str(v) => write!(line, " {name}={v:?}"),
             Value::Int(v) => write!(line, " {name}={v}"),
             Value::Float(v) => write!(line, " {name}={v:?}"),
