@@ -47,7 +47,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -57,6 +56,9 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "load"))
+from common import free_port  # noqa: E402  (benches/load/common.py)
+
 PEERS = os.path.join(ROOT, "target", "peers")
 INPUTS = os.path.join(PEERS, "inputs")
 LUA = os.path.join(HERE, "unique.lua")
@@ -74,14 +76,6 @@ SCENARIOS = {
 
 SERVERS = ["pixgate", "ipx", "thumbor", "vips"]
 NAMES = {"pixgate": "Pixgate", "ipx": "ipx (sharp)", "thumbor": "thumbor", "vips": "vips_server (pyvips)"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # --- the servers -----------------------------------------------------------------------------

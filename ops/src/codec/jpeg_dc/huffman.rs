@@ -93,9 +93,20 @@ impl<'a> Bits<'a> {
     }
 
     /// Drops the buffered bits and returns the position of the next marker: after a scan, or to
-    /// pass over a scan that is not decoded. Stuffed bytes and restart markers are not markers
-    /// here; fill bytes (0xFF 0xFF) before a marker are skipped.
+    /// pass over a scan that is not decoded. Restart markers are not scan ends here.
     pub(super) fn next_marker(data: &[u8], mut pos: usize) -> Option<usize> {
+        loop {
+            let (at, marker) = Self::next_ff(data, pos)?;
+            if !(0xD0..=0xD7).contains(&marker) {
+                return Some(at);
+            }
+            pos = at + 2;
+        }
+    }
+
+    /// The next 0xFF that starts a marker at or after `pos`, and the marker's code: stuffed
+    /// bytes (0xFF 0x00) are data, fill bytes (0xFF 0xFF) before a marker are skipped.
+    fn next_ff(data: &[u8], mut pos: usize) -> Option<(usize, u8)> {
         loop {
             pos += memchr::memchr(0xFF, data.get(pos..)?)?;
             let mut m = pos + 1;
@@ -103,8 +114,8 @@ impl<'a> Bits<'a> {
                 m += 1;
             }
             match *data.get(m)? {
-                0x00 | 0xD0..=0xD7 => pos = m + 1,
-                _ => return Some(m - 1),
+                0x00 => pos = m + 1,
+                marker => return Some((m - 1, marker)),
             }
         }
     }
@@ -116,8 +127,8 @@ impl<'a> Bits<'a> {
 
     /// Expects restart marker `n` (0..=7) after the current byte: the buffered bits are dropped.
     pub(super) fn restart(&mut self, n: u8) -> Option<()> {
-        let at = Self::next_restart(self.data, self.pos)?;
-        if self.data[at + 1] != 0xD0 + n {
+        let (at, marker) = Self::next_ff(self.data, self.pos)?;
+        if marker != 0xD0 + n {
             return None;
         }
         self.pos = at + 2;
@@ -125,21 +136,6 @@ impl<'a> Bits<'a> {
         self.count = 0;
         self.at_marker = false;
         Some(())
-    }
-
-    fn next_restart(data: &[u8], mut pos: usize) -> Option<usize> {
-        loop {
-            pos += memchr::memchr(0xFF, data.get(pos..)?)?;
-            let mut m = pos + 1;
-            while data.get(m) == Some(&0xFF) {
-                m += 1;
-            }
-            match *data.get(m)? {
-                0x00 => pos = m + 1,
-                0xD0..=0xD7 => return Some(m - 1),
-                _ => return None,
-            }
-        }
     }
 }
 
