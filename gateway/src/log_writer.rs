@@ -98,9 +98,10 @@ fn run(shared: &Shared, mut out: impl Write) {
         }
         let _ = out.flush();
         drop(buffers);
-        // Buffers of threads that have exited are empty now: forget them.
+        // Forget the buffers of threads that have exited, once drained: a thread may have
+        // written its last lines after this round took its buffer, then exited.
         if let Ok(mut all) = shared.buffers.lock() {
-            all.retain(|b| Arc::strong_count(b) > 1);
+            all.retain(|b| Arc::strong_count(b) > 1 || b.lock().map(|l| !l.is_empty()).unwrap_or(false));
         }
         if stopping {
             return;
