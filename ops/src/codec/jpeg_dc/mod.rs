@@ -437,9 +437,10 @@ impl Decoder {
             return None;
         }
         let (out_w, out_h) = (self.width.div_ceil(8), self.height.div_ceil(8));
+        let (max_h, max_v) = (self.max_h, self.max_v);
         let planes: Vec<Plane> = self
             .comps
-            .iter()
+            .into_iter()
             .map(|c| {
                 let q = c.q.as_ref()?;
                 if !c.coefs.is_empty() {
@@ -464,22 +465,22 @@ impl Decoder {
                     Some(Plane {
                         width: w2,
                         samples: samples2,
-                        h_expand: self.max_h / (c.h * 2),
-                        v_expand: self.max_v / (c.v * 2),
+                        h_expand: max_h / (c.h * 2),
+                        v_expand: max_v / (c.v * 2),
                     })
                 } else if c.samples2.is_empty() {
                     Some(Plane {
                         width: c.grid_w,
                         samples: c.dc.iter().map(|&dc| render::idct_1x1(dc, q[0])).collect(),
-                        h_expand: self.max_h / c.h,
-                        v_expand: self.max_v / c.v,
+                        h_expand: max_h / c.h,
+                        v_expand: max_v / c.v,
                     })
                 } else {
                     Some(Plane {
                         width: c.grid_w * 2,
-                        samples: c.samples2.clone(),
-                        h_expand: self.max_h / (c.h * 2),
-                        v_expand: self.max_v / (c.v * 2),
+                        samples: c.samples2,
+                        h_expand: max_h / (c.h * 2),
+                        v_expand: max_v / (c.v * 2),
                     })
                 }
             })
