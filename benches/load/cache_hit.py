@@ -8,7 +8,7 @@ request to a file: Pixgate its access log (stdout to a file), nginx `access_log 
 req/s, p99, the ratio, and Pixgate's CPU time per hit (utime+stime from /proc over the run /
 requests served).
 
-Usage: python3 benches/load/cache_hit.py [--duration 10] [--no-log]
+Usage: python3 benches/load/cache_hit.py [--duration 10] [--no-log | --json-log]
 Needs: cargo build --release -p pixgate; wrk and nginx (apt-get install wrk nginx-light).
 """
 
@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--browser-accept", action="store_true",
                     help="send a browser's Accept header (the baseline for --auto-format)")
     ap.add_argument("--no-log", action="store_true", help="neither server logs requests")
+    ap.add_argument("--json-log", action="store_true", help="Pixgate's access log in its JSON format")
     ap.add_argument("--auto-format", action="store_true",
                     help="serve with auto_format = [\"webp\"] and send a browser's Accept (WebP variants)")
     args = ap.parse_args()
@@ -78,6 +79,8 @@ def main():
     accept = ACCEPT if args.auto_format or args.browser_accept else None
     px_log = subprocess.DEVNULL if args.no_log else open(f"{work}/pixgate.log", "wb")
     env = dict(os.environ, PIXGATE_SERVER_ACCESS_LOG="false") if args.no_log else None
+    if args.json_log:
+        env = dict(env or os.environ, PIXGATE_SERVER_LOG_FORMAT="json")
     px = subprocess.Popen([args.binary, *extra, "--root", f"{work}/root", "--listen", f"127.0.0.1:{port}",
                            "--admin-listen", f"127.0.0.1:{admin}"],
                           stdout=px_log, stderr=subprocess.DEVNULL, env=env)

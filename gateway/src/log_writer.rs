@@ -115,9 +115,20 @@ thread_local! {
 }
 
 impl BatchWriter {
-    /// Appends one whole line (or several), as a `tracing` event does.
-    pub fn append_line(&self, line: &[u8]) {
-        let _ = LineWriter { writer: self }.write(line);
+    /// Appends whole lines that `format` writes straight into this thread's buffer.
+    pub fn append_with(&self, format: impl FnOnce(&mut Vec<u8>)) {
+        self.settle(self.append(format));
+    }
+
+    /// After an append that left `len` bytes in this thread's buffer: collect soon when it is
+    /// large, and wait while the output has stalled.
+    fn settle(&self, len: usize) {
+        if len >= WAKE_AT {
+            self.shared.poke();
+            while self.own_len() >= WAIT_AT && !self.shared.stop.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
     }
 
     fn register(&self) -> Buffer {
@@ -129,12 +140,17 @@ impl BatchWriter {
     }
 
     /// Appends to this thread's buffer; the length of the buffer afterwards.
-    fn append(&self, bytes: &[u8]) -> usize {
-        fn push(b: &Buffer, bytes: &[u8]) -> Option<usize> {
-            let mut lines = b.lock().ok()?;
-            lines.extend_from_slice(bytes);
-            Some(lines.len())
-        }
+    fn append(&self, format: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let mut format = Some(format);
+        let mut push = |b: &Buffer| -> usize {
+            match (b.lock(), format.take()) {
+                (Ok(mut lines), Some(format)) => {
+                    format(&mut lines);
+                    lines.len()
+                }
+                _ => 0,
+            }
+        };
         let appended = LOCAL.try_with(|local| {
             let mut local = local.borrow_mut();
             let i = match local.iter().position(|(id, _)| *id == self.shared.id) {
@@ -144,11 +160,11 @@ impl BatchWriter {
                     local.len() - 1
                 }
             };
-            push(&local[i].1, bytes).unwrap_or(0)
+            push(&local[i].1)
         });
         // During thread teardown: a buffer of its own, drained and forgotten at the next round.
         appended.unwrap_or_else(|_| {
-            let _ = push(&self.register(), bytes);
+            push(&self.register());
             0
         })
     }
@@ -171,12 +187,7 @@ pub struct LineWriter<'a> {
 
 impl Write for LineWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.writer.append(buf) >= WAKE_AT {
-            self.writer.shared.poke();
-            while self.writer.own_len() >= WAIT_AT && !self.writer.shared.stop.load(Ordering::Acquire) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
+        self.writer.append_with(|lines| lines.extend_from_slice(buf));
         Ok(buf.len())
     }
 

@@ -16,14 +16,15 @@ use crate::config::LogFormat;
 /// [`flush`] before the process exits.
 static LOG_GUARD: std::sync::Mutex<Option<crate::log_writer::Guard>> = std::sync::Mutex::new(None);
 
-/// The writer, and whether the text format is on: access lines in the text format are
-/// formatted by `access_log` and appended directly.
+/// The writer, and whether the JSON format is on: access lines are formatted by `access_log`
+/// in the installed format and appended directly.
 static WRITER: OnceLock<crate::log_writer::BatchWriter> = OnceLock::new();
-static TEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Where text-format lines go, when the text format is the one installed.
-pub fn text_lines() -> Option<&'static crate::log_writer::BatchWriter> {
-    if TEXT.load(std::sync::atomic::Ordering::Relaxed) { WRITER.get() } else { None }
+/// Where access lines go, and in which format, when Pixgate installed the subscriber.
+pub fn access_sink() -> Option<(&'static crate::log_writer::BatchWriter, LogFormat)> {
+    let json = JSON.load(std::sync::atomic::Ordering::Relaxed);
+    WRITER.get().map(|w| (w, if json { LogFormat::Json } else { LogFormat::Text }))
 }
 
 type Reconfigure = Box<dyn Fn(LogFormat, bool) -> Result<(), String> + Send + Sync>;
@@ -76,20 +77,21 @@ pub fn init(format: LogFormat, access_log: bool) {
         *g = Some(guard);
     }
     let (text_on, json_on) = switches(format);
-    let _ = WRITER.set(writer.clone());
-    TEXT.store(format == LogFormat::Text, std::sync::atomic::Ordering::Relaxed);
+    JSON.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
     let (levels, levels_handle) = reload::Layer::new(level_filter(access_log));
     let (text_switch, text_handle) = reload::Layer::new(text_on);
     let (json_switch, json_handle) = reload::Layer::new(json_on);
     let text = fmt::layer().with_ansi(false).with_writer(writer.clone()).with_filter(text_switch);
+    let writer_for_access = writer.clone();
     let json = fmt::layer().json().flatten_event(true).with_writer(writer).with_filter(json_switch);
     let installed = tracing_subscriber::registry().with(levels).with(text).with(json).try_init();
     if installed.is_err() {
         return;
     }
+    let _ = WRITER.set(writer_for_access);
     let reconfigure: Reconfigure = Box::new(move |format, access_log| {
         let (text_on, json_on) = switches(format);
-        TEXT.store(format == LogFormat::Text, std::sync::atomic::Ordering::Relaxed);
+        JSON.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
         levels_handle.reload(level_filter(access_log)).map_err(|e| e.to_string())?;
         text_handle.reload(text_on).map_err(|e| e.to_string())?;
         json_handle.reload(json_on).map_err(|e| e.to_string())

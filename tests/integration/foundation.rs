@@ -280,6 +280,11 @@ fn origin_down() {
         assert_eq!(xml_field(&body, "Code").as_deref(), Some("BadGateway"));
         assert!(!body.contains(&port.to_string()), "internals leaked: {body}");
     });
+    // The origin's failure is a `warn` access line that keeps the detail the body leaves out.
+    let logs = p.wait_logs("fault=\"origin\"");
+    let line = logs.lines().find(|l| l.contains("fault=\"origin\"")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(line.contains(" WARN pixgate::access: method=\"GET\" bucket=\"photos\""), "{line}");
+    assert!(line.contains("status=502") && !line.contains(" error=\"\""), "{line}");
     assert!(
         metric(
             &p.wait_metric("pixgate_origin_requests_total{outcome=\"error\"}", 1.0),
