@@ -97,6 +97,28 @@ fn sequential_files_match_libjpeg_turbo_exactly() {
     same_as_libjpeg("image crate", &out);
 }
 
+/// Sizes that end inside a block or an MCU.
+#[test]
+fn small_and_odd_sizes_match() {
+    use jpeg_encoder::SamplingFactor::*;
+    let (pw, _, rgb) = photo();
+    for (w, h) in [(1u32, 1u32), (9, 7), (16, 16), (17, 9), (33, 31), (64, 23), (100, 77)] {
+        let crop: Vec<u8> = (0..h)
+            .flat_map(|y| rgb[(y * pw * 3) as usize..][..(w * 3) as usize].to_vec())
+            .collect();
+        for (name, sampling) in [("4:2:0", F_2_2), ("4:2:2", F_2_1), ("4:4:4", F_1_1), ("4:1:1", F_4_1)] {
+            for progressive in [false, true] {
+                let mut out = Vec::new();
+                let mut e = jpeg_encoder::Encoder::new(&mut out, 90);
+                e.set_sampling_factor(sampling);
+                e.set_progressive(progressive);
+                e.encode(&crop, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).unwrap();
+                same_as_libjpeg(&format!("{name} {w}x{h} progressive {progressive}"), &out);
+            }
+        }
+    }
+}
+
 #[test]
 fn progressive_files_match_libjpeg_turbo_exactly() {
     use jpeg_encoder::SamplingFactor::*;
