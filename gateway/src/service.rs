@@ -85,25 +85,28 @@ impl Gateway {
         let state = &*self.state;
         let deadline = ctx.start + live.config.request_timeout;
         let stored = state.styles.snapshot();
+        // The processed path keeps its cache hit inline; the others (an origin request, a
+        // body to read) are boxed, so that every request's future stays small to create and
+        // move (the origin client's futures are kilobytes).
         match route::route(&live.config, &stored, session.req_header(), &mut ctx.log)? {
-            Route::Original(r) => handlers::original(state, live, r).await,
+            Route::Original(r) => Box::pin(handlers::original(state, live, r)).await,
             Route::Process(r) => handlers::process(state, live, r, deadline).await,
             Route::SaveAs(r) => {
                 r.check_length()?;
-                let body = read_body(session, MAX_SAVEAS_BODY).await?;
+                let body = Box::pin(read_body(session, MAX_SAVEAS_BODY)).await?;
                 let job = r.job(&live.config, &stored, &body, &mut ctx.log)?;
-                handlers::saveas(state, live, job, deadline).await
+                Box::pin(handlers::saveas(state, live, job, deadline)).await
             }
             Route::StyleApi(r) => {
                 let body = match r.op {
                     StyleOp::Put(_) => {
                         r.check_length()?;
-                        read_body(session, MAX_STYLE_BODY).await?
+                        Box::pin(read_body(session, MAX_STYLE_BODY)).await?
                     }
                     _ => Vec::new(),
                 };
                 r.digests.check(&body)?;
-                handlers::style_api(state, live, r, &body).await
+                Box::pin(handlers::style_api(state, live, r, &body)).await
             }
         }
     }

@@ -61,7 +61,7 @@ pub async fn process(
             state.metrics.ignored_errors_total.with_label_values(&[reason]).inc();
             tracing::info!(target: "pixgate::render", reason, error = %e.detail(),
                 "ignore-error,1: answering the original object");
-            super::original(state, live, fallback).await
+            Box::pin(super::original(state, live, fallback)).await
         }
         other => other,
     }
@@ -101,6 +101,21 @@ async fn variant(
             return answer(state, live, &r, &validators, variant, Outcome::Hit, r.head);
         }
     }
+    // The miss, boxed: its origin and render futures stay off the hit's.
+    Box::pin(variant_miss(&renderer, state, live, r, skey, canonical, fresh)).await
+}
+
+/// A variant not in the result cache (or its source's freshness unknown): the shared level,
+/// else the source and a render, once for all concurrent identical misses.
+async fn variant_miss(
+    renderer: &Renderer<'_>,
+    state: &State,
+    live: &Live,
+    r: Process,
+    skey: SourceKey,
+    canonical: Arc<str>,
+    fresh: Option<SourceMeta>,
+) -> Result<Response, GatewayError> {
     if let Some(shared) = &live.shared {
         // The validator from the meta cache or a HEAD, so that a render another replica
         // stored can be found without fetching the source.
@@ -109,7 +124,7 @@ async fn variant(
             None => renderer.head_meta(&skey).await?,
         };
         if let Some(meta) = meta {
-            return process_shared(&renderer, state, live, shared, &r, skey, meta, canonical).await;
+            return process_shared(renderer, state, live, shared, &r, skey, meta, canonical).await;
         }
     }
     let (source, source_outcome) = renderer.source(&skey).await?;

@@ -103,9 +103,8 @@ fn small_and_odd_sizes_match() {
     use jpeg_encoder::SamplingFactor::*;
     let (pw, _, rgb) = photo();
     for (w, h) in [(1u32, 1u32), (9, 7), (16, 16), (17, 9), (33, 31), (64, 23), (100, 77)] {
-        let crop: Vec<u8> = (0..h)
-            .flat_map(|y| rgb[(y * pw * 3) as usize..][..(w * 3) as usize].to_vec())
-            .collect();
+        let crop: Vec<u8> =
+            (0..h).flat_map(|y| rgb[(y * pw * 3) as usize..][..(w * 3) as usize].to_vec()).collect();
         for (name, sampling) in [("4:2:0", F_2_2), ("4:2:2", F_2_1), ("4:4:4", F_1_1), ("4:1:1", F_4_1)] {
             for progressive in [false, true] {
                 let mut out = Vec::new();
