@@ -1,11 +1,26 @@
 //! Pixgate's benchmarks: criterion benches in `benches/`, load scripts in `load/`, the
 //! side-by-side comparison with libvips in `compare/`, Pixgate against ipx, thumbor and libvips
 //! under load in `peers/`; results and the commands that produced
-//! them are in `RESULTS.md`. This library holds what they share: the generated inputs.
+//! them are in `RESULTS.md`. This library holds what they share: the generated inputs, and
+//! the median timing of the single-thread timers in `src/bin/`.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use pixgate_ops::frame::Frame;
+
+/// The median time of `runs` calls of `f` (at least one).
+pub fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
 
 /// Where generated inputs are kept (not committed).
 pub fn inputs_dir() -> PathBuf {
@@ -31,13 +46,9 @@ pub fn camera_jpeg(w: u32, h: u32, progressive: bool) -> PathBuf {
 
 fn photo_jpeg_as(name: &str, w: u32, h: u32, grain: bool, progressive: bool) -> PathBuf {
     let stem = name.trim_end_matches(".jpg").trim_end_matches(".png");
-    let suffix = match (grain, progressive) {
-        (false, false) => "",
-        (true, false) => "-grain",
-        (false, true) => "-progressive",
-        (true, true) => "-grain-progressive",
-    };
-    let out = inputs_dir().join(format!("{stem}-{w}x{h}{suffix}.jpg"));
+    let grain_suffix = if grain { "-grain" } else { "" };
+    let scan_suffix = if progressive { "-progressive" } else { "" };
+    let out = inputs_dir().join(format!("{stem}-{w}x{h}{grain_suffix}{scan_suffix}.jpg"));
     if out.exists() {
         return out;
     }

@@ -3,8 +3,6 @@
 //!
 //! Usage: encode_time RAW_RGB WIDTH HEIGHT QUALITY [RUNS]
 
-use std::time::Instant;
-
 use pixgate_ops::codec::encode::{EncodeOptions, encode};
 use pixgate_ops::frame::Frame;
 use pixgate_ops::spec::Format;
@@ -24,13 +22,7 @@ fn main() {
     let raw = std::fs::read(file).expect("read the raw pixels");
     let frame = Frame::from_raw(w, h, 3, raw).expect("WIDTH x HEIGHT x 3 bytes");
     let opts = EncodeOptions { format: Format::Webp, quality: q, progressive: false };
-    let mut times = Vec::with_capacity(runs);
     let mut len = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        len = encode(&frame, &opts).expect("encode").len();
-        times.push(start.elapsed());
-    }
-    times.sort();
-    println!("{:.2} ms median of {runs} ({len} output bytes)", times[runs / 2].as_secs_f64() * 1000.0);
+    let median = pixgate_benches::median(runs, || len = encode(&frame, &opts).expect("encode").len());
+    println!("{:.2} ms median of {runs} ({len} output bytes)", median.as_secs_f64() * 1000.0);
 }

@@ -15,16 +15,11 @@ fn main() {
     let bytes = std::fs::read(&file).expect("read input");
     let chain = pixgate_ops::spec::parse_image(&chain).expect("a valid chain");
     let limits = pixgate_ops::codec::Limits::default();
-    let mut times = Vec::with_capacity(runs);
     let mut out_len = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
+    let median = pixgate_benches::median(runs, || {
         let r = pixgate_ops::pipeline::run(&chain, &bytes, &limits, Instant::now() + Duration::from_secs(60))
             .expect("render");
-        times.push(start.elapsed());
         out_len = r.bytes.len();
-    }
-    times.sort();
-    let median = times[runs / 2];
+    });
     println!("{:.2} ms median of {runs} ({} output bytes)", median.as_secs_f64() * 1000.0, out_len);
 }

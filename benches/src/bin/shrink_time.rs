@@ -3,20 +3,6 @@
 //!
 //! Usage: shrink_time FILE [RUNS]
 
-use std::time::{Duration, Instant};
-
-fn median(mut f: impl FnMut(), runs: usize) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[runs / 2]
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(file) = args.next() else {
@@ -38,8 +24,8 @@ fn main() {
         data
     };
     let same = libjpeg() == ours.rgb;
-    let t_ours = median(|| drop(pixgate_ops::codec::jpeg_dc::decode(&bytes)), runs);
-    let t_lib = median(|| drop(libjpeg()), runs);
+    let t_ours = pixgate_benches::median(runs, || drop(pixgate_ops::codec::jpeg_dc::decode(&bytes)));
+    let t_lib = pixgate_benches::median(runs, || drop(libjpeg()));
     println!(
         "{file}: jpeg_dc {:.2} ms, libjpeg-turbo 1/8 {:.2} ms ({:.2}x), {}x{}, pixels {}",
         t_ours.as_secs_f64() * 1e3,
